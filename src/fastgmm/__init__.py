@@ -1,0 +1,22 @@
+"""fastgmm: Gaussian mixture models fitted by EM with fused Cython/OpenMP kernels.
+
+A drop-in for :class:`sklearn.mixture.GaussianMixture` that reads the data
+once per EM iteration, supports sample weights and float32, never copies a
+C-contiguous input, and gives bitwise identical results for any number of
+threads.
+"""
+
+from ._base import ConvergenceWarning, NotFittedError
+from ._config import show_config
+from ._datasets import load_iris
+from ._gaussian_mixture import GaussianMixture
+from ._version import __version__
+
+__all__ = [
+    "ConvergenceWarning",
+    "GaussianMixture",
+    "NotFittedError",
+    "__version__",
+    "load_iris",
+    "show_config",
+]

@@ -1,0 +1,38 @@
+import numpy as np
+from numpy.typing import NDArray
+
+COVARIANCE_TYPES: dict[str, int]
+CHUNK: int
+
+def n_blocks_for(
+    n_samples: int, n_features: int, n_components: int, cov_type: int, itemsize: int
+) -> int: ...
+def em_statistics(
+    X: NDArray[np.floating],  # (n, d) C-contiguous, float32 or float64
+    sample_weight: NDArray[np.floating],  # (n,) or (0,)
+    means: NDArray[np.floating],  # (K, d)
+    prec_chol: NDArray[np.floating],  # flat precision Cholesky factors
+    log_norm: NDArray[np.float64],  # (K,)
+    center: NDArray[np.floating],  # (d,)
+    cov_type: int,
+    use_blas: bool,
+    n_threads: int,
+    N: NDArray[np.float64],  # out (K,)
+    S1: NDArray[np.float64],  # out (K, d)
+    S2: NDArray[np.float64],  # out flat
+    labels: NDArray[np.int32] | None = ...,
+    resp: NDArray[np.floating] | None = ...,
+) -> float: ...
+def predict(
+    X: NDArray[np.floating],
+    means: NDArray[np.floating],
+    prec_chol: NDArray[np.floating],
+    log_norm: NDArray[np.float64],
+    center: NDArray[np.floating],
+    cov_type: int,
+    use_blas: bool,
+    n_threads: int,
+    log_prob_norm: NDArray[np.float64] | None = ...,
+    resp: NDArray[np.floating] | None = ...,
+    labels: NDArray[np.intp] | None = ...,
+) -> None: ...

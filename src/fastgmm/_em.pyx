@@ -1,0 +1,707 @@
+"""Fused one-pass EM kernels.
+
+One call of :func:`em_statistics` reads every row of ``X`` once and, per
+chunk of rows, computes
+
+* the weighted log-densities ``log w_k + log N(x | mu_k, Sigma_k)`` through
+  the Cholesky factor ``P_k`` of the precision (``Sigma_k^-1 = P_k P_k^T``)::
+
+      log N(x | mu_k, Sigma_k) = log|P_k| - d/2 log(2 pi) - 1/2 ||(x - mu_k) P_k||^2
+
+* the log-sum-exp over components (with the row maximum subtracted) and the
+  responsibilities ``r_ik = exp(log p_ik - log p_i)``,
+* the sufficient statistics of the M-step, ``N_k = sum_i s_i r_ik``,
+  ``S1_k = sum_i s_i r_ik x_i`` and second moments centred on the current
+  means ``m_k`` (``s_i`` are sample weights)::
+
+      full       S2_k = sum_i s_i r_ik (x_i - m_k)(x_i - m_k)^T
+      tied       S2   = sum_i s_i (x_i - c)(x_i - c)^T          (c: one centre)
+      diag/sph.  S2_k = sum_i s_i r_ik (x_i - m_k)**2            (elementwise)
+
+so the n_samples x n_components responsibility matrix is never stored.
+
+Determinism: rows are cut into chunks of ``CHUNK_SIZE`` rows, chunks into
+``n_blocks`` contiguous blocks whose number depends only on the problem size.
+Each block is summed sequentially into its own double accumulator and the
+blocks are reduced in block order, so the result is bitwise identical for any
+number of threads.
+"""
+
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport malloc, calloc, free
+from libc.string cimport memset
+from libc.math cimport exp, log, sqrt, INFINITY
+
+from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
+
+from ._openmp_helpers cimport omp_get_max_threads
+
+ctypedef fused floating:
+    float
+    double
+
+# Rows per chunk.  Fixed, so the grouping of rows (and hence the rounding)
+# never depends on the thread count; 256 rows keep a chunk's scratch in L2.
+cdef Py_ssize_t CHUNK_SIZE = 256
+# Upper bound on per-block accumulators (more blocks = better load balance).
+cdef Py_ssize_t MAX_BLOCKS = 64
+# Per-block accumulators may use this much memory, or 1/16 of the input if
+# that is larger: fit must stay within a few percent of the input's size.
+cdef Py_ssize_t BLOCK_BUDGET_BYTES = 8 * 1024 * 1024
+
+cdef enum:
+    COV_FULL = 0
+    COV_TIED = 1
+    COV_DIAG = 2
+    COV_SPHERICAL = 3
+
+cdef enum:
+    RESP_ESTEP = 0   # responsibilities from the current parameters
+    RESP_LABELS = 1  # one-hot responsibilities from hard labels
+    RESP_GIVEN = 2   # responsibilities given by the caller
+
+COVARIANCE_TYPES = {"full": COV_FULL, "tied": COV_TIED,
+                    "diag": COV_DIAG, "spherical": COV_SPHERICAL}
+CHUNK = CHUNK_SIZE
+
+
+# --------------------------------------------------------------------------
+# BLAS on row-major blocks.  A row-major (r x c) array is the column-major
+# (c x r) array in the same memory, so each call below is the transposed
+# column-major form of the row-major product named in its docstring.
+# --------------------------------------------------------------------------
+
+cdef inline void _rowmajor_times_upper(
+    floating* D,            # IN/OUT (C, d): D := D @ P
+    const floating* P,      # IN (d, d) upper triangular, row-major
+    int C, int d,
+) noexcept nogil:
+    """D := D @ P for upper-triangular P (column-major: D^T := P^T D^T)."""
+    cdef char side = b'L', uplo = b'L', trans = b'N', diag = b'N'
+    cdef floating one = 1.0
+    if floating is float:
+        strmm(&side, &uplo, &trans, &diag, &d, &C, &one, <float*> P, &d, D, &d)
+    else:
+        dtrmm(&side, &uplo, &trans, &diag, &d, &C, &one, <double*> P, &d, D, &d)
+
+
+cdef inline void _gram_lower(
+    const floating* W,      # IN (C, d) row-major
+    floating* G,            # OUT (d, d): lower triangle (row-major) of W^T W
+    int C, int d,
+) noexcept nogil:
+    """G := W^T W; only G[a, b] with a >= b (row-major) is written."""
+    cdef char uplo = b'U', trans = b'N'
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        ssyrk(&uplo, &trans, &d, &C, &one, <float*> W, &d, &zero, G, &d)
+    else:
+        dsyrk(&uplo, &trans, &d, &C, &one, <double*> W, &d, &zero, G, &d)
+
+
+cdef inline void _resp_t_x(
+    const floating* R,      # IN (C, K) row-major
+    const floating* X,      # IN (C, d) row-major
+    floating* out,          # OUT (K, d) = R^T X
+    int C, int d, int K,
+) noexcept nogil:
+    """out := R^T X (column-major: out^T := X^T R)."""
+    cdef char ta = b'N', tb = b'T'
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        sgemm(&ta, &tb, &d, &K, &C, &one, <float*> X, &d, <float*> R, &K,
+              &zero, out, &d)
+    else:
+        dgemm(&ta, &tb, &d, &K, &C, &one, <double*> X, &d, <double*> R, &K,
+              &zero, out, &d)
+
+
+# --------------------------------------------------------------------------
+# Per-chunk workers
+# --------------------------------------------------------------------------
+
+cdef void _log_prob_chunk(
+    const floating* X,          # IN (C, d) rows of the chunk
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    int cov_type, bint use_blas,
+    const floating* means,      # IN (K, d)
+    const floating* meansT,     # IN (d, K) (diag/spherical)
+    const floating* prec,       # IN full (K,d,d) | tied (d,d) | diag (d,K)^T | sph (K,)
+    const floating* shifted,    # IN tied: (K, d) = (mu_k - c) @ P
+    const floating* center,     # IN tied: (d,)
+    const double* log_norm,     # IN (K,) log w_k + log|P_k| - d/2 log(2 pi)
+    double* logp,               # OUT (C, K) weighted log-densities
+    floating* D,                # scratch (C, d)
+    double* q,                  # scratch (K,)
+) noexcept nogil:
+    cdef Py_ssize_t i, j, k, l
+    cdef const floating* x
+    cdef const floating* mu
+    cdef const floating* P
+    cdef floating* y
+    cdef floating dl, t
+    cdef double s
+
+    if cov_type == COV_FULL or cov_type == COV_TIED:
+        if cov_type == COV_TIED:
+            # (x - c) P once; then y_k = (x - c) P - (mu_k - c) P.
+            for i in range(C):
+                for j in range(d):
+                    D[i * d + j] = X[i * d + j] - center[j]
+            _triangular_rows(D, prec, C, d, use_blas, <floating*> q)
+            for i in range(C):
+                y = D + i * d
+                for k in range(K):
+                    s = 0.0
+                    for j in range(d):
+                        t = y[j] - shifted[k * d + j]
+                        s += t * t
+                    logp[i * K + k] = log_norm[k] - 0.5 * s
+            return
+        for k in range(K):
+            mu = means + k * d
+            P = prec + k * d * d
+            # Centre first: (x - mu) P keeps precision when |x| >> spread.
+            for i in range(C):
+                for j in range(d):
+                    D[i * d + j] = X[i * d + j] - mu[j]
+            _triangular_rows(D, P, C, d, use_blas, <floating*> q)
+            for i in range(C):
+                s = 0.0
+                for j in range(d):
+                    t = D[i * d + j]
+                    s += t * t
+                logp[i * K + k] = log_norm[k] - 0.5 * s
+    else:
+        # Loop order j-outer, k-inner: independent sums per component that
+        # the compiler vectorises, each summed over j in order (exact same
+        # rounding as a scalar loop).
+        for i in range(C):
+            x = X + i * d
+            for k in range(K):
+                q[k] = 0.0
+            if cov_type == COV_DIAG:
+                for j in range(d):
+                    for k in range(K):
+                        t = (x[j] - meansT[j * K + k]) * prec[j * K + k]
+                        q[k] += t * t
+                for k in range(K):
+                    logp[i * K + k] = log_norm[k] - 0.5 * q[k]
+            else:
+                for j in range(d):
+                    for k in range(K):
+                        t = x[j] - meansT[j * K + k]
+                        q[k] += t * t
+                for k in range(K):
+                    logp[i * K + k] = log_norm[k] - 0.5 * q[k] * prec[k] * prec[k]
+
+
+cdef inline void _triangular_rows(
+    floating* D,            # IN/OUT (C, d): each row y := y @ P
+    const floating* P,      # IN (d, d) upper triangular
+    Py_ssize_t C, Py_ssize_t d, bint use_blas,
+    floating* y,            # scratch (d,)
+) noexcept nogil:
+    cdef Py_ssize_t i, j, l
+    cdef floating dl
+    if use_blas:
+        _rowmajor_times_upper(D, P, <int> C, <int> d)
+        return
+    # y_j = sum_{l <= j} D_l P[l, j], as axpy over j (vectorisable).
+    for i in range(C):
+        for j in range(d):
+            y[j] = 0.0
+        for l in range(d):
+            dl = D[i * d + l]
+            for j in range(l, d):
+                y[j] += dl * P[l * d + j]
+        for j in range(d):
+            D[i * d + j] = y[j]
+
+
+cdef double _responsibilities_chunk(
+    double* logp,               # IN (C, K) weighted log-densities; clobbered
+    const floating* sw,         # IN (C,) sample weights or NULL
+    Py_ssize_t C, Py_ssize_t K,
+    floating* R,                # OUT (C, K) s_i r_ik
+    double* accN,               # IN/OUT (K,) += sum_i s_i r_ik
+) noexcept nogil:
+    """Log-sum-exp per row; returns sum_i s_i log p(x_i) for the chunk."""
+    cdef Py_ssize_t i, k
+    cdef double mx, tot, lse, wi, r, ll = 0.0
+    cdef double* lp
+    for i in range(C):
+        lp = logp + i * K
+        mx = lp[0]
+        for k in range(1, K):
+            if lp[k] > mx:
+                mx = lp[k]
+        wi = sw[i] if sw != NULL else 1.0
+        if mx == -INFINITY:
+            # No component gives this row any density: it cannot inform the
+            # update, and its log-likelihood is -inf.
+            for k in range(K):
+                R[i * K + k] = 0.0
+            ll += -INFINITY if wi > 0 else 0.0
+            continue
+        tot = 0.0
+        for k in range(K):
+            lp[k] = exp(lp[k] - mx)
+            tot += lp[k]
+        lse = mx + log(tot)
+        if wi != 0.0:
+            ll += wi * lse
+        for k in range(K):
+            r = wi * lp[k] / tot
+            accN[k] += r
+            R[i * K + k] = <floating> r
+    return ll
+
+
+cdef void _statistics_chunk(
+    const floating* X,          # IN (C, d)
+    const floating* sw,         # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    int cov_type, bint use_blas,
+    const floating* means,      # IN (K, d) centres m_k
+    const floating* center,     # IN (d,) tied centre c
+    const floating* R,          # IN (C, K) s_i r_ik
+    double* accS1,              # IN/OUT (K, d)
+    double* accS2,              # IN/OUT full (K,d,d) | tied (d,d) | diag (K,d); lower triangles
+    floating* W,                # scratch (C, d)
+    floating* tmp,              # scratch (max(K*d, d*d),)
+) noexcept nogil:
+    cdef Py_ssize_t i, j, k, a, b
+    cdef const floating* x
+    cdef const floating* m
+    cdef double r, ra, wi
+    cdef floating sr
+    cdef double* S
+
+    # S1_k += sum_i R_ik x_i
+    if use_blas:
+        _resp_t_x(R, X, tmp, <int> C, <int> d, <int> K)
+        for j in range(K * d):
+            accS1[j] += tmp[j]
+    else:
+        for i in range(C):
+            x = X + i * d
+            for k in range(K):
+                r = R[i * K + k]
+                if r != 0.0:
+                    for j in range(d):
+                        accS1[k * d + j] += r * x[j]
+
+    if cov_type == COV_FULL:
+        if use_blas:
+            for k in range(K):
+                m = means + k * d
+                for i in range(C):
+                    sr = <floating> sqrt(<double> R[i * K + k])
+                    for j in range(d):
+                        W[i * d + j] = sr * (X[i * d + j] - m[j])
+                _gram_lower(W, tmp, <int> C, <int> d)
+                S = accS2 + k * d * d
+                # syrk wrote the column-major upper = row-major lower triangle
+                for a in range(d):
+                    for b in range(a + 1):
+                        S[a * d + b] += tmp[a * d + b]
+        else:
+            for i in range(C):
+                x = X + i * d
+                for k in range(K):
+                    r = R[i * K + k]
+                    if r == 0.0:
+                        continue
+                    m = means + k * d
+                    S = accS2 + k * d * d
+                    for a in range(d):
+                        W[a] = x[a] - m[a]
+                    for a in range(d):
+                        ra = r * W[a]
+                        for b in range(a + 1):
+                            S[a * d + b] += ra * W[b]
+    elif cov_type == COV_TIED:
+        # sum_k r_ik = 1, so the tied scatter needs one centre and the
+        # sample weights only; the M-step moves it to the new means.
+        if use_blas:
+            for i in range(C):
+                sr = <floating> sqrt(<double> sw[i]) if sw != NULL else 1.0
+                for j in range(d):
+                    W[i * d + j] = sr * (X[i * d + j] - center[j])
+            _gram_lower(W, tmp, <int> C, <int> d)
+            for a in range(d):
+                for b in range(a + 1):
+                    accS2[a * d + b] += tmp[a * d + b]
+        else:
+            for i in range(C):
+                wi = sw[i] if sw != NULL else 1.0
+                if wi == 0.0:
+                    continue
+                x = X + i * d
+                for a in range(d):
+                    W[a] = x[a] - center[a]
+                for a in range(d):
+                    ra = wi * W[a]
+                    for b in range(a + 1):
+                        accS2[a * d + b] += ra * W[b]
+    else:
+        for i in range(C):
+            x = X + i * d
+            for k in range(K):
+                r = R[i * K + k]
+                if r == 0.0:
+                    continue
+                m = means + k * d
+                S = accS2 + k * d
+                for j in range(d):
+                    S[j] += r * (x[j] - m[j]) * (x[j] - m[j])
+
+
+# --------------------------------------------------------------------------
+# Drivers
+# --------------------------------------------------------------------------
+
+cdef Py_ssize_t _s2_size(int cov_type, Py_ssize_t K, Py_ssize_t d):
+    if cov_type == COV_FULL:
+        return K * d * d
+    if cov_type == COV_TIED:
+        return d * d
+    return K * d
+
+
+def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
+                 Py_ssize_t n_components, int cov_type, Py_ssize_t itemsize):
+    """Number of accumulation blocks for a problem of this size.
+
+    A function of the problem only (never of the thread count), so results
+    do not depend on how many threads run.  Rounded down to a power of two
+    so that common thread counts share blocks evenly.
+    """
+    cdef Py_ssize_t n_chunks = (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t stride = 8 * (1 + n_components * (1 + n_features)
+                                  + _s2_size(cov_type, n_components, n_features))
+    cdef Py_ssize_t budget = max(BLOCK_BUDGET_BYTES,
+                                 n_samples * n_features * itemsize // 16)
+    cdef Py_ssize_t nb = min(MAX_BLOCKS, n_chunks, max(1, budget // stride))
+    cdef Py_ssize_t p = 1
+    while p * 2 <= nb:
+        p *= 2
+    return p
+
+
+def em_statistics(
+    const floating[:, ::1] X,            # IN (n, d)
+    const floating[::1] sample_weight,   # IN (n,) or (0,) for unit weights
+    const floating[:, ::1] means,        # IN (K, d) means; centres of S2
+    const floating[::1] prec_chol,       # IN flat: full K*d*d, tied d*d, diag K*d, sph K
+    const double[::1] log_norm,          # IN (K,)
+    const floating[::1] center,          # IN (d,) tied centre (any (d,) otherwise)
+    int cov_type,
+    bint use_blas,
+    int n_threads,
+    double[::1] N,                       # OUT (K,)
+    double[:, ::1] S1,                   # OUT (K, d)
+    double[::1] S2,                      # OUT flat; full/tied symmetric
+    const int[::1] labels=None,          # IN (n,) hard labels (RESP_LABELS)
+    const floating[:, ::1] resp=None,    # IN (n, K) responsibilities (RESP_GIVEN)
+):
+    """One pass over ``X``: responsibilities and sufficient statistics.
+
+    With neither ``labels`` nor ``resp`` the responsibilities come from the
+    parameters (E-step); with ``labels`` they are one-hot; with ``resp`` they
+    are taken as given (rows should sum to one).  Returns
+    ``sum_i s_i log p(x_i)`` (meaningful for the E-step only).
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    cdef int mode = RESP_ESTEP
+    if labels is not None:
+        mode = RESP_LABELS
+        if labels.shape[0] != n:
+            raise ValueError("labels must have one entry per row")
+    elif resp is not None:
+        mode = RESP_GIVEN
+        if resp.shape[0] != n or resp.shape[1] != K:
+            raise ValueError("resp must have shape (n_samples, n_components)")
+    _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
+                  cov_type, N, S1, S2)
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+
+    cdef Py_ssize_t s2_size = _s2_size(cov_type, K, d)
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating))
+    # block layout: [loglik, N (K), S1 (K*d), S2 (s2_size)]
+    cdef Py_ssize_t stride = 1 + K + K * d + s2_size
+    # per-thread scratch: logp (C*K double), q (max(K,d) double),
+    # R (C*K), D/W (C*d), tmp (max(K*d, d*d)) in the data's precision
+    cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
+    cdef Py_ssize_t fstride = CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
+
+    cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
+    cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
+    cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
+    cdef floating* meansT = NULL
+    cdef floating* precT = NULL
+    cdef floating* shifted = NULL
+    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        meansT = <floating*> malloc(K * d * sizeof(floating))
+        precT = <floating*> malloc(K * d * sizeof(floating))
+    elif cov_type == COV_TIED:
+        shifted = <floating*> malloc(K * d * sizeof(floating))
+    if (acc == NULL or dscratch == NULL or fscratch == NULL
+            or (cov_type >= COV_DIAG and (meansT == NULL or precT == NULL))
+            or (cov_type == COV_TIED and shifted == NULL)):
+        free(acc); free(dscratch); free(fscratch)
+        free(meansT); free(precT); free(shifted)
+        raise MemoryError("fastgmm: could not allocate EM scratch buffers")
+
+    cdef const floating* Xp = &X[0, 0]
+    cdef const floating* swp = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const floating* mp = &means[0, 0]
+    cdef const floating* pp = &prec_chol[0]
+    cdef const floating* cp = &center[0]
+    cdef const double* lnp = &log_norm[0]
+    cdef const int* labp = &labels[0] if mode == RESP_LABELS else NULL
+    cdef const floating* rp = &resp[0, 0] if mode == RESP_GIVEN else NULL
+    cdef Py_ssize_t b, c, i, j, k, i0, i1, C, tid
+    cdef double* blk
+    cdef double* logp
+    cdef floating* R
+    cdef floating* D
+    cdef floating* tmp
+    cdef const floating* prec_used = pp
+
+    _prepare_small_params(cov_type, K, d, mp, pp, cp, meansT, precT, shifted)
+    if cov_type == COV_DIAG:
+        prec_used = precT
+
+    with nogil:
+        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
+            tid = threadid()
+            logp = dscratch + tid * dstride
+            R = fscratch + tid * fstride
+            D = R + CHUNK_SIZE * K
+            tmp = D + CHUNK_SIZE * d
+            blk = acc + b * stride
+            for c in range(b * n_chunks // n_blocks, (b + 1) * n_chunks // n_blocks):
+                i0 = c * CHUNK_SIZE
+                i1 = min(i0 + CHUNK_SIZE, n)
+                C = i1 - i0
+                if mode == RESP_ESTEP:
+                    _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas,
+                                    mp, meansT, prec_used, shifted, cp, lnp,
+                                    logp, D, logp + CHUNK_SIZE * K)
+                    blk[0] += _responsibilities_chunk(
+                        logp, swp + i0 if swp != NULL else NULL, C, K, R, blk + 1)
+                else:
+                    _given_responsibilities(
+                        mode, labp + i0 if labp != NULL else NULL,
+                        rp + i0 * K if rp != NULL else NULL,
+                        swp + i0 if swp != NULL else NULL, C, K, R, blk + 1)
+                _statistics_chunk(Xp + i0 * d, swp + i0 if swp != NULL else NULL,
+                                  C, d, K, cov_type, use_blas, mp, cp, R,
+                                  blk + 1 + K, blk + 1 + K + K * d, D, tmp)
+
+    # Reduce the blocks in block order (fixed, thread-independent).
+    cdef double ll = 0.0
+    N[:] = 0.0
+    S1[:, :] = 0.0
+    S2[:] = 0.0
+    for b in range(n_blocks):
+        blk = acc + b * stride
+        ll += blk[0]
+        for k in range(K):
+            N[k] += blk[1 + k]
+            for j in range(d):
+                S1[k, j] += blk[1 + K + k * d + j]
+        for j in range(s2_size):
+            S2[j] += blk[1 + K + K * d + j]
+    free(acc); free(dscratch); free(fscratch)
+    free(meansT); free(precT); free(shifted)
+    if cov_type == COV_FULL or cov_type == COV_TIED:
+        _symmetrise_lower(S2, K if cov_type == COV_FULL else 1, d)
+    return ll
+
+
+cdef void _given_responsibilities(
+    int mode,
+    const int* labels,          # IN (C,) or NULL
+    const floating* resp,       # IN (C, K) or NULL
+    const floating* sw,         # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t K,
+    floating* R,                # OUT (C, K) s_i r_ik
+    double* accN,               # IN/OUT (K,)
+) noexcept nogil:
+    cdef Py_ssize_t i, k
+    cdef double wi, r
+    for i in range(C):
+        wi = sw[i] if sw != NULL else 1.0
+        for k in range(K):
+            if mode == RESP_LABELS:
+                r = wi if labels[i] == k else 0.0
+            else:
+                r = wi * resp[i * K + k]
+            accN[k] += r
+            R[i * K + k] = <floating> r
+
+
+cdef void _prepare_small_params(
+    int cov_type, Py_ssize_t K, Py_ssize_t d,
+    const floating* means, const floating* prec, const floating* center,
+    floating* meansT, floating* precT, floating* shifted,
+) noexcept nogil:
+    """Transposed means/precisions (diag, spherical) or (mu_k - c) P (tied)."""
+    cdef Py_ssize_t j, k, l
+    cdef floating s
+    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        for k in range(K):
+            for j in range(d):
+                meansT[j * K + k] = means[k * d + j]
+                if cov_type == COV_DIAG:
+                    precT[j * K + k] = prec[k * d + j]
+    elif cov_type == COV_TIED:
+        for k in range(K):
+            for j in range(d):
+                s = 0.0
+                for l in range(j + 1):
+                    s += (means[k * d + l] - center[l]) * prec[l * d + j]
+                shifted[k * d + j] = s
+
+
+cdef void _symmetrise_lower(double[::1] S2, Py_ssize_t n_mat, Py_ssize_t d) noexcept:
+    cdef Py_ssize_t m, a, b
+    for m in range(n_mat):
+        for a in range(d):
+            for b in range(a):
+                S2[m * d * d + b * d + a] = S2[m * d * d + a * d + b]
+
+
+def _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
+                  int cov_type, N, S1, S2):
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    if cov_type < COV_FULL or cov_type > COV_SPHERICAL:
+        raise ValueError(f"unknown covariance type code {cov_type}")
+    if n < 1 or d < 1 or K < 1:
+        raise ValueError("X and means must be non-empty")
+    if means.shape[1] != d or center.shape[0] != d:
+        raise ValueError("means/center do not match X's number of features")
+    if sample_weight.shape[0] not in (0, n):
+        raise ValueError("sample_weight must be empty or have one entry per row")
+    expected = {COV_FULL: K * d * d, COV_TIED: d * d,
+                COV_DIAG: K * d, COV_SPHERICAL: K}[cov_type]
+    if prec_chol.shape[0] != expected:
+        raise ValueError(f"prec_chol must have {expected} entries")
+    if log_norm.shape[0] != K or N.shape[0] != K:
+        raise ValueError("log_norm and N must have n_components entries")
+    if S1.shape[0] != K or S1.shape[1] != d:
+        raise ValueError("S1 must have shape (n_components, n_features)")
+    if S2 is not None and S2.shape[0] != _s2_size(cov_type, K, d):
+        raise ValueError("S2 has the wrong size for this covariance type")
+
+
+def predict(
+    const floating[:, ::1] X,            # IN (n, d)
+    const floating[:, ::1] means,        # IN (K, d)
+    const floating[::1] prec_chol,       # IN flat, as em_statistics
+    const double[::1] log_norm,          # IN (K,)
+    const floating[::1] center,          # IN (d,) tied centre
+    int cov_type,
+    bint use_blas,
+    int n_threads,
+    double[::1] log_prob_norm=None,      # OUT (n,) log p(x_i)
+    floating[:, ::1] resp=None,          # OUT (n, K) responsibilities
+    Py_ssize_t[::1] labels=None,         # OUT (n,) argmax_k of log w_k + log N
+):
+    """Chunked, parallel prediction: fills whichever outputs are given.
+
+    Allocates nothing of size n_samples: only per-thread chunk scratch.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    cdef double[::1] dummy_N = None
+    _check_shapes(X, X[:0, 0], means, prec_chol, log_norm, center, cov_type,
+                  log_norm, means, None)
+    if log_prob_norm is not None and log_prob_norm.shape[0] != n:
+        raise ValueError("log_prob_norm must have n_samples entries")
+    if resp is not None and (resp.shape[0] != n or resp.shape[1] != K):
+        raise ValueError("resp must have shape (n_samples, n_components)")
+    if labels is not None and labels.shape[0] != n:
+        raise ValueError("labels must have n_samples entries")
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
+    cdef Py_ssize_t fstride = CHUNK_SIZE * d
+    cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
+    cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
+    cdef floating* meansT = NULL
+    cdef floating* precT = NULL
+    cdef floating* shifted = NULL
+    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        meansT = <floating*> malloc(K * d * sizeof(floating))
+        precT = <floating*> malloc(K * d * sizeof(floating))
+    elif cov_type == COV_TIED:
+        shifted = <floating*> malloc(K * d * sizeof(floating))
+    if (dscratch == NULL or fscratch == NULL
+            or (cov_type >= COV_DIAG and (meansT == NULL or precT == NULL))
+            or (cov_type == COV_TIED and shifted == NULL)):
+        free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
+        raise MemoryError("fastgmm: could not allocate prediction scratch buffers")
+
+    cdef const floating* Xp = &X[0, 0]
+    cdef const floating* mp = &means[0, 0]
+    cdef const floating* pp = &prec_chol[0]
+    cdef const floating* cp = &center[0]
+    cdef const double* lnp = &log_norm[0]
+    cdef double* lpn = &log_prob_norm[0] if log_prob_norm is not None else NULL
+    cdef floating* rsp = &resp[0, 0] if resp is not None else NULL
+    cdef Py_ssize_t* lab = &labels[0] if labels is not None else NULL
+    cdef const floating* prec_used = pp
+    cdef Py_ssize_t c, i, k, i0, i1, C, tid, best
+    cdef double* logp
+    cdef double* lp
+    cdef double mx, tot, lse
+    cdef floating* D
+
+    _prepare_small_params(cov_type, K, d, mp, pp, cp, meansT, precT, shifted)
+    if cov_type == COV_DIAG:
+        prec_used = precT
+
+    with nogil:
+        for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+            tid = threadid()
+            logp = dscratch + tid * dstride
+            D = fscratch + tid * fstride
+            i0 = c * CHUNK_SIZE
+            i1 = min(i0 + CHUNK_SIZE, n)
+            C = i1 - i0
+            _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas, mp, meansT,
+                            prec_used, shifted, cp, lnp, logp, D,
+                            logp + CHUNK_SIZE * K)
+            for i in range(C):
+                lp = logp + i * K
+                best = 0
+                mx = lp[0]
+                for k in range(1, K):
+                    if lp[k] > mx:
+                        mx = lp[k]
+                        best = k
+                if lab != NULL:
+                    lab[i0 + i] = best
+                if lpn == NULL and rsp == NULL:
+                    continue
+                if mx == -INFINITY:
+                    lse = -INFINITY
+                else:
+                    tot = 0.0
+                    for k in range(K):
+                        tot = tot + exp(lp[k] - mx)
+                    lse = mx + log(tot)
+                if lpn != NULL:
+                    lpn[i0 + i] = lse
+                if rsp != NULL:
+                    for k in range(K):
+                        rsp[(i0 + i) * K + k] = <floating> exp(lp[k] - lse)
+
+    free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)

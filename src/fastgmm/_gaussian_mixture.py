@@ -1,0 +1,515 @@
+"""The GaussianMixture estimator: scikit-learn's API over one-pass kernels."""
+
+import math
+import warnings
+from time import perf_counter
+
+import numpy as np
+
+from . import _em
+from ._base import BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fitted
+from ._config import effective_n_threads, single_threaded_blas
+from ._initialization import initial_statistics
+from ._mstep import (
+    covariances_from_cholesky,
+    log_normalisers,
+    n_parameters,
+    parameters_from_statistics,
+    precision_cholesky,
+    precision_cholesky_from_precisions,
+    precisions_from_cholesky,
+)
+from ._validation import (
+    check_means_init,
+    check_options,
+    check_precisions_init,
+    check_sample_weight,
+    check_scalar_param,
+    check_weights_init,
+    check_X,
+)
+
+# From this many features on, the full/tied kernels run their per-chunk
+# triangular products and Gram matrices through BLAS (trmm/syrk/gemm);
+# below it, plain loops the compiler vectorises are faster (measured with
+# benchmarks/bench_em.py).
+BLAS_MIN_FEATURES = 16
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+
+
+def _check_random_state(seed):
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, (int, np.integer)):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState "
+                     "instance")
+
+
+class _Params:
+    """Mixture parameters in float64 plus their kernel-ready form."""
+
+    __slots__ = ("weights", "means", "covariances", "prec_chol")
+
+    def __init__(self, weights, means, covariances, prec_chol):
+        self.weights = weights
+        self.means = means
+        self.covariances = covariances
+        self.prec_chol = prec_chol
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    A drop-in for :class:`sklearn.mixture.GaussianMixture` (same parameters,
+    defaults, attributes and numbers) whose EM iterations run in compiled,
+    multi-threaded kernels that read the data once per iteration and never
+    store the n_samples x n_components responsibility matrix.  Adds sample
+    weights and an ``n_threads`` setting; results are bitwise identical for
+    any thread count.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component has its own covariance matrix; 'tied': all
+        share one; 'diag': each has a diagonal covariance; 'spherical': each
+        has a single variance.
+    tol : float, default=1e-3
+        Convergence threshold: EM stops when the change of the lower bound
+        (per-sample average log-likelihood) is below it.
+    reg_covar : float, default=1e-6
+        Non-negative regularisation added to the covariances' diagonal.
+    max_iter : int, default=100
+        EM iterations per initialisation (0 keeps the initial parameters).
+    n_init : int, default=1
+        Initialisations to run; the best lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the initial responsibilities are chosen: labels of fastgmm's
+        k-means, one-hot at k-means++ seeds, uniform random, or one-hot at
+        random rows.
+    weights_init : array-like of shape (n_components,), default=None
+    means_init : array-like of shape (n_components, n_features), default=None
+    precisions_init : array-like, default=None
+        User-provided initial weights, means and precisions (inverse
+        covariances; shape per covariance type as ``precisions_``).  When all
+        three are given no initialisation pass runs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation (and :meth:`sample`).
+    warm_start : bool, default=False
+        Start the next ``fit`` from the current solution (``n_init`` is then
+        ignored).
+    verbose : int, default=0
+        1 prints each initialisation; 2 also prints iterations (every
+        ``verbose_interval``) with lower bound, change and time.
+    verbose_interval : int, default=10
+    n_threads : int or None, default=None
+        OpenMP threads for the kernels; None uses every core OpenMP may use
+        (``OMP_NUM_THREADS`` and threadpoolctl limits are honoured).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        (n_components, n_features, n_features) 'full', (n_features,
+        n_features) 'tied', (n_components, n_features) 'diag',
+        (n_components,) 'spherical'.
+    precisions_ : ndarray
+        Inverses of the covariances, same shapes.
+    precisions_cholesky_ : ndarray
+        Upper-triangular ``P`` with ``precisions_ = P P^T`` (elementwise
+        square roots for 'diag'/'spherical').
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Per-sample average log-likelihood of the best initialisation's last
+        E-step.
+    lower_bounds_ : list of float
+        Lower bound after every iteration of the best initialisation.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame with string column names.
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        n_threads=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        name = type(self).__name__
+        check_scalar_param(self.n_components, "n_components", "int", 1, owner=name)
+        check_options(self.covariance_type, "covariance_type", COVARIANCE_TYPES, name)
+        check_scalar_param(self.tol, "tol", "real", 0.0, owner=name)
+        check_scalar_param(self.reg_covar, "reg_covar", "real", 0.0, owner=name)
+        check_scalar_param(self.max_iter, "max_iter", "int", 0, owner=name)
+        check_scalar_param(self.n_init, "n_init", "int", 1, owner=name)
+        check_options(self.init_params, "init_params", INIT_PARAMS, name)
+        check_scalar_param(self.verbose, "verbose", "int", 0, owner=name)
+        check_scalar_param(self.verbose_interval, "verbose_interval", "int", 1,
+                           owner=name)
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ValueError(f"The 'warm_start' parameter of {name} must be an "
+                             f"instance of 'bool'. Got {self.warm_start!r} instead.")
+        if self.n_threads is not None:
+            check_scalar_param(self.n_threads, "n_threads", "int", owner=name)
+            if self.n_threads == 0:
+                raise ValueError(f"The 'n_threads' parameter of {name} must be None "
+                                 "or a non-zero int. Got 0 instead.")
+
+    def _check_init_arrays(self, n_features):
+        K, t = self.n_components, self.covariance_type
+        w = None if self.weights_init is None else check_weights_init(self.weights_init, K)
+        m = None if self.means_init is None else check_means_init(self.means_init, K,
+                                                                    n_features)
+        p = None if self.precisions_init is None else check_precisions_init(
+            self.precisions_init, t, K, n_features)
+        return w, m, p
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        X, names = check_X(X, name=type(self).__name__,
+                           n_threads=effective_n_threads(self.n_threads))
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input.")
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if fitted_names is not None and names is not None and \
+                not np.array_equal(names, fitted_names):
+            raise ValueError("The feature names should match those that were passed "
+                             "during fit.")
+        return X
+
+    # --------------------------------------------------------- kernel helpers
+    def _kernel_args(self, params, dtype):
+        """Means, flat precision factors, log normalisers and tied centre."""
+        K, d = params.means.shape
+        means = np.ascontiguousarray(params.means, dtype=dtype)
+        prec = np.ascontiguousarray(params.prec_chol, dtype=dtype).ravel()
+        log_norm = log_normalisers(params.weights, params.prec_chol,
+                                   self.covariance_type, d, K)
+        center = np.ascontiguousarray(
+            np.asarray(params.weights, dtype=np.float64) @ params.means, dtype=dtype)
+        return means, prec, log_norm, center
+
+    def _use_blas(self, n_features):
+        return n_features >= BLAS_MIN_FEATURES
+
+    def _em_iteration(self, X, sample_weight, total_weight, params, stats, n_threads,
+                      use_blas):
+        """One fused E-step + M-step; returns (lower bound, new parameters)."""
+        N, S1, S2 = stats
+        means, prec, log_norm, center = self._kernel_args(params, X.dtype)
+        ll = _em.em_statistics(X, sample_weight, means, prec, log_norm, center,
+                               _em.COVARIANCE_TYPES[self.covariance_type], use_blas,
+                               n_threads, N, S1, S2)
+        new = self._params_from_statistics(N, S1, S2, means, center, X.dtype,
+                                           normalise=True)
+        return ll / total_weight, new
+
+    def _params_from_statistics(self, N, S1, S2, centers, center, dtype, normalise,
+                                total_weight=None):
+        nk, means, cov = parameters_from_statistics(
+            N, S1, S2, centers, center, self.covariance_type, self.reg_covar, dtype)
+        weights = nk / (nk.sum() if normalise else total_weight)
+        # Cholesky in the data's precision, as scikit-learn (float32 fits
+        # stay float32 end to end).
+        cov = cov.astype(dtype)
+        prec_chol = precision_cholesky(cov, self.covariance_type, dtype)
+        return _Params(weights.astype(dtype), means.astype(dtype), cov, prec_chol)
+
+    def _initial_params(self, X, sample_weight, total_weight, init_arrays,
+                        random_state, n_threads, use_blas):
+        w_init, m_init, p_init = init_arrays
+        dtype = X.dtype
+        weights = means = cov = prec_chol = None
+        if w_init is None or m_init is None or p_init is None:
+            N, S1, S2, centers, center = initial_statistics(
+                X, sample_weight, self.n_components, self.covariance_type,
+                self.init_params, random_state, n_threads, use_blas)
+            p = self._params_from_statistics(N, S1, S2, centers, center, dtype,
+                                             normalise=False, total_weight=total_weight)
+            weights, means, cov, prec_chol = p.weights, p.means, p.covariances, \
+                p.prec_chol
+        if w_init is not None:
+            weights = w_init.astype(dtype)
+        if m_init is not None:
+            means = m_init.astype(dtype)
+        if p_init is not None:
+            prec_chol = precision_cholesky_from_precisions(
+                p_init, self.covariance_type).astype(dtype)
+            cov = covariances_from_cholesky(prec_chol, self.covariance_type).astype(dtype)
+        return _Params(weights, means, cov, prec_chol)
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with EM.
+
+        Runs ``n_init`` initialisations of up to ``max_iter`` iterations each
+        and keeps the one with the largest lower bound; a
+        ``ConvergenceWarning`` is issued when that one did not converge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            float32 data is fitted in float32; C-contiguous float32/float64
+            arrays (read-only memmaps included) are used without a copy.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight w fits the same model as
+            repeating the row w times.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most likely component of every row.
+
+        The labels come from a final E-step with the fitted parameters, so
+        they equal ``fit(X).predict(X)``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = self._fit(X, sample_weight)
+        return self._predict_kernel(X, labels=True)
+
+    def _fit(self, X, sample_weight):
+        self._check_params()
+        name = type(self).__name__
+        n_threads = effective_n_threads(self.n_threads)
+        X, feature_names = check_X(X, name=name, ensure_min_samples=2,
+                                   n_threads=n_threads)
+        n_samples, n_features = X.shape
+        if n_samples < self.n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_samples}")
+        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        total_weight = float(sample_weight.sum(dtype=np.float64)) \
+            if sample_weight.shape[0] else float(n_samples)
+        init_arrays = self._check_init_arrays(n_features)
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        if not do_init and self.means_.shape[1] != n_features:
+            raise ValueError(
+                f"X has {n_features} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input.")
+        n_init = self.n_init if do_init else 1
+        random_state = _check_random_state(self.random_state)
+        use_blas = self._use_blas(n_features)
+        K, d = self.n_components, n_features
+        stats = (np.empty(K), np.empty((K, d)),
+                 np.empty({"full": K * d * d, "tied": d * d}.get(self.covariance_type,
+                                                                  K * d)))
+
+        best = None
+        max_lower_bound = -np.inf
+        with single_threaded_blas():
+            for init in range(n_init):
+                t_init = perf_counter()
+                if self.verbose:
+                    print(f"Initialization {init}")
+                if do_init:
+                    params = self._initial_params(X, sample_weight, total_weight,
+                                                  init_arrays, random_state,
+                                                  n_threads, use_blas)
+                    lower_bound = -np.inf
+                else:
+                    params = _Params(self.weights_, self.means_, self.covariances_,
+                                     self.precisions_cholesky_)
+                    lower_bound = self.lower_bound_
+                lower_bounds = []
+                converged = False
+                n_iter = 0
+                t_iter = perf_counter()
+                for n_iter in range(1, self.max_iter + 1):
+                    prev = lower_bound
+                    lower_bound, params_next = self._em_iteration(
+                        X, sample_weight, total_weight, params, stats, n_threads,
+                        use_blas)
+                    params = params_next
+                    lower_bounds.append(lower_bound)
+                    change = lower_bound - prev
+                    if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
+                        now = perf_counter()
+                        print(f"  Iteration {n_iter}\t lower bound {lower_bound:.6f}\t "
+                              f"change {change:.5g}\t time {now - t_iter:.4f}s")
+                        t_iter = now
+                    elif self.verbose == 1 and n_iter % self.verbose_interval == 0:
+                        print(f"  Iteration {n_iter}")
+                    if abs(change) < self.tol:
+                        converged = True
+                        break
+                if self.verbose:
+                    state = "converged" if converged else "did not converge"
+                    print(f"Initialization {state}. time {perf_counter() - t_init:.4f}s"
+                          f"\t lower bound {lower_bound:.6f}.")
+                if self.max_iter == 0:
+                    if best is None:
+                        best = (params, 0, [], False, -np.inf)
+                elif lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                    max_lower_bound = lower_bound
+                    best = (params, n_iter, lower_bounds, converged, lower_bound)
+
+        params, n_iter, lower_bounds, converged, lower_bound = best
+        if not converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.", ConvergenceWarning)
+        self._set_fitted(params, n_features, feature_names)
+        self.converged_ = bool(converged)
+        self.n_iter_ = n_iter
+        self.lower_bound_ = lower_bound
+        self.lower_bounds_ = lower_bounds
+        return X
+
+    def _set_fitted(self, params, n_features, feature_names):
+        self.weights_ = params.weights
+        self.means_ = params.means
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.prec_chol
+        self.precisions_ = precisions_from_cholesky(params.prec_chol,
+                                                    self.covariance_type)
+        self.n_features_in_ = n_features
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    # ------------------------------------------------------------ prediction
+    def _predict_kernel(self, X, log_prob=False, resp=False, labels=False):
+        n = X.shape[0]
+        params = _Params(self.weights_, self.means_, self.covariances_,
+                         self.precisions_cholesky_)
+        means, prec, log_norm, center = self._kernel_args(params, X.dtype)
+        out_lp = np.empty(n) if log_prob else None
+        out_resp = np.empty((n, self.n_components), dtype=X.dtype) if resp else None
+        out_lab = np.empty(n, dtype=np.intp) if labels else None
+        with single_threaded_blas():
+            _em.predict(X, means, prec, log_norm, center,
+                        _em.COVARIANCE_TYPES[self.covariance_type],
+                        self._use_blas(X.shape[1]),
+                        effective_n_threads(self.n_threads),
+                        log_prob_norm=out_lp, resp=out_resp, labels=out_lab)
+        return out_lp if log_prob else out_resp if resp else out_lab
+
+    def score_samples(self, X):
+        """Log-likelihood ``log p(x)`` of every row under the model.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,), float64
+        """
+        return self._predict_kernel(self._validate_X_predict(X), log_prob=True)
+
+    def score(self, X, y=None):
+        """Per-sample average log-likelihood of ``X``."""
+        return float(self.score_samples(X).mean())
+
+    def predict(self, X):
+        """Most likely component of every row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._predict_kernel(self._validate_X_predict(X), labels=True)
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for every row.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components), X's float dtype
+        """
+        return self._predict_kernel(self._validate_X_predict(X), resp=True)
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture (scikit-learn's procedure).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,) component labels
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling "
+                "requires at least one sample.")
+        _, n_features = self.means_.shape
+        rng = _check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
+        means = np.asarray(self.means_, dtype=np.float64)
+        covs = np.asarray(self.covariances_, dtype=np.float64)
+        if self.covariance_type == "full":
+            X = np.vstack([rng.multivariate_normal(m, c, int(s))
+                           for m, c, s in zip(means, covs, counts)])
+        elif self.covariance_type == "tied":
+            X = np.vstack([rng.multivariate_normal(m, covs, int(s))
+                           for m, s in zip(means, counts)])
+        else:
+            X = np.vstack([m + rng.standard_normal(size=(s, n_features)) * np.sqrt(c)
+                           for m, c, s in zip(means, covs, counts)])
+        y = np.concatenate([np.full(int(s), j, dtype=np.int64)
+                            for j, s in enumerate(counts)])
+        return X, y
+
+    def _n_parameters(self):
+        return n_parameters(self.covariance_type, self.n_components,
+                            self.means_.shape[1])
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        n = self._validate_X_predict(X).shape[0]
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (lower is better)."""
+        n = self._validate_X_predict(X).shape[0]
+        return -2 * self.score(X) * n + 2 * self._n_parameters()

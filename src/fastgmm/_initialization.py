@@ -1,0 +1,187 @@
+"""Initial parameters: fastgmm's own k-means, k-means++ and random inits.
+
+Every routine passes over the data in chunks through the compiled kernels
+and allocates nothing of size n_samples x n_components or
+n_samples x n_features (vectors of length n_samples only).
+"""
+
+import numpy as np
+
+from . import _em, _kmeans
+
+# Rows per Python-level chunk for the 'random' init (its random
+# responsibilities are drawn chunk by chunk in scikit-learn's order).
+RANDOM_INIT_CHUNK = 65536
+
+
+def _weights_or_ones(sample_weight, n_samples):
+    if sample_weight.shape[0] == 0:
+        return np.ones(n_samples, dtype=np.float64)
+    return sample_weight.astype(np.float64)
+
+
+def column_mean_var(X, sample_weight, chunk=RANDOM_INIT_CHUNK):
+    """Weighted per-feature mean and variance, chunk by chunk (two passes)."""
+    n, d = X.shape
+    sw = sample_weight
+    total = float(sw.sum()) if sw.shape[0] else float(n)
+    s = np.zeros(d)
+    for i0 in range(0, n, chunk):
+        xc = X[i0:i0 + chunk]
+        s += (sw[i0:i0 + chunk] @ xc) if sw.shape[0] else xc.sum(axis=0, dtype=np.float64)
+    mean = s / total
+    v = np.zeros(d)
+    for i0 in range(0, n, chunk):
+        dc = X[i0:i0 + chunk] - mean
+        v += (sw[i0:i0 + chunk] @ (dc * dc)) if sw.shape[0] else (dc * dc).sum(axis=0)
+    return mean, v / total
+
+
+def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_threads):
+    """Greedy k-means++ seeding (scikit-learn's scheme), chunked and parallel.
+
+    Each new centre is the best of ``2 + log(k)`` candidates drawn with
+    probability proportional to ``s_i D(x_i)^2``.
+
+    Returns
+    -------
+    centers : ndarray (n_clusters, d), X's dtype
+    indices : ndarray (n_clusters,) rows chosen as centres
+    """
+    n, d = X.shape
+    w = _weights_or_ones(sample_weight, n)
+    n_local_trials = 2 + int(np.log(n_clusters))
+    indices = np.empty(n_clusters, dtype=np.intp)
+    indices[0] = random_state.choice(n, p=w / w.sum())
+    closest = np.full(n, np.inf)
+    _kmeans.update_min_sq_distances(X, X[indices[0]], closest, n_threads)
+    current_pot = float(w @ closest)
+    potentials = np.empty(n_local_trials)
+    for c in range(1, n_clusters):
+        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
+        cumulative = np.cumsum(w * closest)
+        candidates = np.searchsorted(cumulative, rand_vals)
+        np.clip(candidates, None, n - 1, out=candidates)
+        _kmeans.min_sq_distances(X, sample_weight, np.ascontiguousarray(X[candidates]),
+                                 closest, potentials, n_threads)
+        best = int(np.argmin(potentials))
+        current_pot = float(potentials[best])
+        indices[c] = candidates[best]
+        _kmeans.update_min_sq_distances(X, X[indices[c]], closest, n_threads)
+    return np.ascontiguousarray(X[indices]), indices
+
+
+def kmeans(X, n_clusters, sample_weight, random_state, n_threads,
+           max_iter=300, tol=1e-4):
+    """Lloyd's k-means from k-means++ seeds, weighted, chunked and parallel.
+
+    Stops when the squared shift of the centres falls below ``tol`` times
+    the mean feature variance (scikit-learn's rule) or after ``max_iter``
+    iterations.  Empty clusters are re-seeded on a random row (drawn with
+    the sample weights).
+
+    Returns
+    -------
+    centers : ndarray (n_clusters, d), X's dtype
+    labels : ndarray (n_samples,) int32, nearest final centre of every row
+    """
+    n, d = X.shape
+    _, var = column_mean_var(X, sample_weight)
+    tol_abs = float(np.mean(var)) * tol
+    centers, _ = kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_threads)
+    sums = np.empty((n_clusters, d))
+    wsum = np.empty(n_clusters)
+    labels = np.empty(n, dtype=np.int32)
+    w = None
+    for _ in range(max_iter):
+        _kmeans.lloyd_iteration(X, sample_weight, centers, sums, wsum, None, n_threads)
+        empty = wsum <= 0
+        new = sums / np.where(empty, 1.0, wsum)[:, None]
+        if np.any(empty):
+            w = _weights_or_ones(sample_weight, n) if w is None else w
+            rows = random_state.choice(n, size=int(empty.sum()), p=w / w.sum())
+            new[empty] = X[rows]
+        new = new.astype(X.dtype)
+        shift = float(((new.astype(np.float64) - centers) ** 2).sum())
+        centers = np.ascontiguousarray(new)
+        if shift <= tol_abs:
+            break
+    _kmeans.lloyd_iteration(X, sample_weight, centers, sums, wsum, labels, n_threads)
+    return centers, labels
+
+
+def initial_statistics(X, sample_weight, n_components, covariance_type, init_params,
+                       random_state, n_threads, use_blas):
+    """Sufficient statistics of scikit-learn's initial responsibilities.
+
+    'kmeans' (fastgmm's k-means labels), 'k-means++' and 'random_from_data'
+    (one row per component), 'random' (uniform random responsibilities,
+    normalised per row, drawn chunk by chunk in scikit-learn's order).
+
+    Returns
+    -------
+    N, S1, S2, centers, center : the statistics (float64) and the centres
+    their second moments are taken about (see ``_em.em_statistics``).
+    """
+    n, d = X.shape
+    K = n_components
+    cov_code = _em.COVARIANCE_TYPES[covariance_type]
+    s2_shape = {"full": K * d * d, "tied": d * d}.get(covariance_type, K * d)
+    N = np.zeros(K)
+    S1 = np.zeros((K, d))
+    S2 = np.zeros(s2_shape)
+    # dummy parameters: unused when responsibilities are given
+    prec = np.zeros({"full": K * d * d, "tied": d * d, "diag": K * d,
+                     "spherical": K}[covariance_type], dtype=X.dtype)
+    log_norm = np.zeros(K)
+
+    if init_params in ("k-means++", "random_from_data"):
+        if init_params == "k-means++":
+            _, indices = kmeans_plusplus(X, K, sample_weight, random_state, n_threads)
+        elif sample_weight.shape[0]:
+            w = sample_weight.astype(np.float64)
+            indices = random_state.choice(n, size=K, replace=False, p=w / w.sum())
+        else:
+            indices = random_state.choice(n, size=K, replace=False)
+        rows = X[indices].astype(np.float64)
+        w = sample_weight[indices].astype(np.float64) if sample_weight.shape[0] \
+            else np.ones(K)
+        N[:] = w
+        S1[:] = rows * w[:, None]
+        # one row per component: zero scatter about itself (full, diag); the
+        # tied scatter is about one centre
+        centers = rows.astype(X.dtype)
+        center = np.ascontiguousarray(centers.mean(axis=0))
+        if covariance_type == "tied":
+            dev = rows - center.astype(np.float64)
+            S2[:] = ((dev * w[:, None]).T @ dev).ravel()
+        return N, S1, S2, centers, center
+
+    if init_params == "kmeans":
+        centers, labels = kmeans(X, K, sample_weight, random_state, n_threads)
+        center = np.ascontiguousarray(centers.mean(axis=0), dtype=X.dtype)
+        _em.em_statistics(X, sample_weight, centers, prec, log_norm, center,
+                          cov_code, use_blas, n_threads, N, S1, S2, labels=labels)
+        return N, S1, S2, centers, center
+
+    if init_params == "random":
+        # Random responsibilities average out near the data mean: centre the
+        # second moments there (any centre is exact; this one is stable).
+        mean, _ = column_mean_var(X, sample_weight)
+        centers = np.ascontiguousarray(np.broadcast_to(mean, (K, d)), dtype=X.dtype)
+        center = np.ascontiguousarray(mean, dtype=X.dtype)
+        n_part, s1_part, s2_part = np.empty(K), np.empty((K, d)), np.empty(s2_shape)
+        for i0 in range(0, n, RANDOM_INIT_CHUNK):
+            i1 = min(i0 + RANDOM_INIT_CHUNK, n)
+            resp = random_state.uniform(size=(i1 - i0, K))
+            resp /= resp.sum(axis=1)[:, None]
+            resp = np.ascontiguousarray(resp, dtype=X.dtype)
+            sw = sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
+            _em.em_statistics(X[i0:i1], sw, centers, prec, log_norm, center, cov_code,
+                              use_blas, n_threads, n_part, s1_part, s2_part, resp=resp)
+            N += n_part
+            S1 += s1_part
+            S2 += s2_part
+        return N, S1, S2, centers, center
+
+    raise ValueError(f"unknown init_params {init_params!r}")

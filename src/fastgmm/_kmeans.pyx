@@ -1,0 +1,244 @@
+"""Chunked, parallel k-means kernels for the 'kmeans' and 'k-means++' inits.
+
+Same determinism scheme as ``_em``: fixed chunks grouped into blocks whose
+number depends on the problem size only, one double accumulator per block,
+blocks reduced in order, so labels and centres do not depend on the thread
+count.
+"""
+
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport malloc, calloc, free
+from libc.math cimport INFINITY
+
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+from ._openmp_helpers cimport omp_get_max_threads
+
+ctypedef fused floating:
+    float
+    double
+
+# Rows per chunk (fixed: see module docstring).
+cdef Py_ssize_t CHUNK_SIZE = 256
+cdef Py_ssize_t MAX_BLOCKS = 64
+# From this many features on, distances go through a matrix product.
+cdef Py_ssize_t GEMM_MIN_FEATURES = 16
+
+
+cdef inline Py_ssize_t _n_blocks(Py_ssize_t n_chunks, Py_ssize_t stride) noexcept nogil:
+    cdef Py_ssize_t nb = min(MAX_BLOCKS, n_chunks)
+    nb = min(nb, max(1, (8 * 1024 * 1024) // (8 * stride)))
+    cdef Py_ssize_t p = 1
+    while p * 2 <= nb:
+        p *= 2
+    return p
+
+
+cdef void _sq_distances_chunk(
+    const floating* X,          # IN (C, d)
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* centers,    # IN (K, d)
+    const floating* centersT,   # IN (d, K)
+    const double* c_norms,      # IN (K,) ||c_k||^2
+    double* dist,               # OUT (C, K) squared distances
+    floating* dots,             # scratch (C, K)
+) noexcept nogil:
+    cdef Py_ssize_t i, j, k
+    cdef floating t
+    cdef double xx
+    cdef const floating* x
+    cdef char ta = b'T', tb = b'N'
+    cdef int ic = <int> C, id_ = <int> d, ik = <int> K
+    cdef floating one = 1.0, zero = 0.0
+    if d >= GEMM_MIN_FEATURES:
+        # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2 with x.c from one product;
+        # clipped at 0 against cancellation.  dots (row-major C x K) is the
+        # column-major (K x C) = centers @ X^T.
+        if floating is float:
+            sgemm(&ta, &tb, &ik, &ic, &id_, &one, <float*> centers, &id_,
+                  <float*> X, &id_, &zero, dots, &ik)
+        else:
+            dgemm(&ta, &tb, &ik, &ic, &id_, &one, <double*> centers, &id_,
+                  <double*> X, &id_, &zero, dots, &ik)
+        for i in range(C):
+            x = X + i * d
+            xx = 0.0
+            for j in range(d):
+                xx += <double> x[j] * x[j]
+            for k in range(K):
+                dist[i * K + k] = max(0.0, xx - 2.0 * dots[i * K + k] + c_norms[k])
+    else:
+        for i in range(C):
+            x = X + i * d
+            for k in range(K):
+                dist[i * K + k] = 0.0
+            for j in range(d):
+                for k in range(K):
+                    t = x[j] - centersT[j * K + k]
+                    dist[i * K + k] += t * t
+
+
+def lloyd_iteration(
+    const floating[:, ::1] X,            # IN (n, d)
+    const floating[::1] sample_weight,   # IN (n,) or (0,)
+    const floating[:, ::1] centers,      # IN (K, d)
+    double[:, ::1] sums,                 # OUT (K, d) sum of s_i x_i per cluster
+    double[::1] weights,                 # OUT (K,) sum of s_i per cluster
+    int[::1] labels,                     # OUT (n,) nearest centre, or None
+    int n_threads,
+):
+    """Assign every row to its nearest centre and sum the clusters.
+
+    Returns the inertia ``sum_i s_i ||x_i - c_{label_i}||^2``.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = centers.shape[0]
+    if centers.shape[1] != d or sums.shape[0] != K or sums.shape[1] != d \
+            or weights.shape[0] != K:
+        raise ValueError("centers, sums and weights must match X and K")
+    if sample_weight.shape[0] not in (0, n):
+        raise ValueError("sample_weight must be empty or have one entry per row")
+    if labels is not None and labels.shape[0] != n:
+        raise ValueError("labels must have n_samples entries")
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t stride = 1 + K + K * d
+    cdef Py_ssize_t n_blocks = _n_blocks(n_chunks, stride)
+    cdef Py_ssize_t dstride = CHUNK_SIZE * K
+    cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
+    cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
+    cdef floating* fscratch = <floating*> malloc(n_threads * dstride * sizeof(floating))
+    cdef floating* centersT = <floating*> malloc(K * d * sizeof(floating))
+    cdef double* c_norms = <double*> malloc(K * sizeof(double))
+    if acc == NULL or dscratch == NULL or fscratch == NULL or centersT == NULL \
+            or c_norms == NULL:
+        free(acc); free(dscratch); free(fscratch); free(centersT); free(c_norms)
+        raise MemoryError("fastgmm: could not allocate k-means scratch buffers")
+
+    cdef Py_ssize_t b, c, i, j, k, i0, C, tid, best
+    cdef double* blk
+    cdef double* dist
+    cdef double mn, wi
+    cdef const floating* Xp = &X[0, 0]
+    cdef const floating* swp = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const floating* cp = &centers[0, 0]
+    cdef int* lab = &labels[0] if labels is not None else NULL
+    for k in range(K):
+        c_norms[k] = 0.0
+        for j in range(d):
+            centersT[j * K + k] = centers[k, j]
+            c_norms[k] += <double> centers[k, j] * centers[k, j]
+
+    with nogil:
+        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
+            tid = threadid()
+            dist = dscratch + tid * dstride
+            blk = acc + b * stride
+            for c in range(b * n_chunks // n_blocks, (b + 1) * n_chunks // n_blocks):
+                i0 = c * CHUNK_SIZE
+                C = min(i0 + CHUNK_SIZE, n) - i0
+                _sq_distances_chunk(Xp + i0 * d, C, d, K, cp, centersT, c_norms,
+                                    dist, fscratch + tid * dstride)
+                for i in range(C):
+                    best = 0
+                    mn = dist[i * K]
+                    for k in range(1, K):
+                        if dist[i * K + k] < mn:
+                            mn = dist[i * K + k]
+                            best = k
+                    if lab != NULL:
+                        lab[i0 + i] = <int> best
+                    wi = swp[i0 + i] if swp != NULL else 1.0
+                    blk[0] += wi * mn
+                    blk[1 + best] += wi
+                    for j in range(d):
+                        blk[1 + K + best * d + j] += wi * Xp[(i0 + i) * d + j]
+
+    cdef double inertia = 0.0
+    sums[:, :] = 0.0
+    weights[:] = 0.0
+    for b in range(n_blocks):
+        blk = acc + b * stride
+        inertia += blk[0]
+        for k in range(K):
+            weights[k] += blk[1 + k]
+            for j in range(d):
+                sums[k, j] += blk[1 + K + k * d + j]
+    free(acc); free(dscratch); free(fscratch); free(centersT); free(c_norms)
+    return inertia
+
+
+def min_sq_distances(
+    const floating[:, ::1] X,            # IN (n, d)
+    const floating[::1] sample_weight,   # IN (n,) or (0,)
+    const floating[:, ::1] candidates,   # IN (T, d)
+    double[::1] closest,                 # IN (n,) current min squared distances
+    double[::1] potentials,              # OUT (T,) sum_i s_i min(closest_i, ||x_i - c_t||^2)
+    int n_threads,
+):
+    """k-means++ helper: the potential of adding each candidate centre.
+
+    One pass for all candidates; ``closest`` is only read.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], T = candidates.shape[0]
+    if candidates.shape[1] != d or closest.shape[0] != n or potentials.shape[0] != T:
+        raise ValueError("candidates, closest and potentials must match X")
+    if sample_weight.shape[0] not in (0, n):
+        raise ValueError("sample_weight must be empty or have one entry per row")
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t n_blocks = _n_blocks(n_chunks, T)
+    cdef double* acc = <double*> calloc(n_blocks * T, sizeof(double))
+    if acc == NULL:
+        raise MemoryError("fastgmm: could not allocate k-means++ buffers")
+    cdef Py_ssize_t b, c, i, j, t, i1
+    cdef double s, v, wi
+    cdef const floating* Xp = &X[0, 0]
+    cdef const floating* Cp = &candidates[0, 0]
+    cdef const floating* swp = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef double* cl = &closest[0]
+    with nogil:
+        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
+            i1 = min(((b + 1) * n_chunks // n_blocks) * CHUNK_SIZE, n)
+            for i in range((b * n_chunks // n_blocks) * CHUNK_SIZE, i1):
+                wi = swp[i] if swp != NULL else 1.0
+                for t in range(T):
+                    s = 0.0
+                    for j in range(d):
+                        v = <double> Xp[i * d + j] - Cp[t * d + j]
+                        s = s + v * v
+                    acc[b * T + t] += wi * min(s, cl[i])
+    for t in range(T):
+        potentials[t] = 0.0
+    for b in range(n_blocks):
+        for t in range(T):
+            potentials[t] += acc[b * T + t]
+    free(acc)
+
+
+def update_min_sq_distances(
+    const floating[:, ::1] X,            # IN (n, d)
+    const floating[::1] center,          # IN (d,)
+    double[::1] closest,                 # IN/OUT (n,) min(closest, ||x - center||^2)
+    int n_threads,
+):
+    """k-means++ helper: fold a newly chosen centre into the distances."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1]
+    if center.shape[0] != d or closest.shape[0] != n:
+        raise ValueError("center and closest must match X")
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    cdef Py_ssize_t i, j
+    cdef double s, v
+    cdef const floating* Xp = &X[0, 0]
+    cdef const floating* cp = &center[0]
+    cdef double* cl = &closest[0]
+    with nogil:
+        for i in prange(n, schedule='static', num_threads=n_threads):
+            s = 0.0
+            for j in range(d):
+                v = <double> Xp[i * d + j] - cp[j]
+                s = s + v * v
+            if s < cl[i]:
+                cl[i] = s
