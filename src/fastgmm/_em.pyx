@@ -48,6 +48,9 @@ cdef Py_ssize_t MAX_BLOCKS = 64
 # Per-block accumulators may use this much memory, or 1/16 of the input if
 # that is larger: fit must stay within a few percent of the input's size.
 cdef Py_ssize_t BLOCK_BUDGET_BYTES = 8 * 1024 * 1024
+# Up to this many features the 'full' loops run row by row with the feature
+# count a compile-time constant (1..SMALL_D each get an unrolled copy).
+DEF SMALL_D = 8
 
 cdef enum:
     COV_FULL = 0
@@ -120,6 +123,84 @@ cdef inline void _resp_t_x(
 # Per-chunk workers
 # --------------------------------------------------------------------------
 
+cdef inline void _full_logp_rows(
+    const floating* X,          # IN (C, d)
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* means,      # IN (K, d)
+    const floating* prec,       # IN (K, d, d) upper-triangular P_k
+    const double* log_norm,     # IN (K,)
+    double* logp,               # OUT (C, K)
+) noexcept nogil:
+    """q = ||(x - mu_k) P_k||^2 row by row; inlined with constant d."""
+    cdef Py_ssize_t i, j, k, l
+    cdef double diff[SMALL_D]
+    cdef double q, y
+    cdef const floating* P
+    for i in range(C):
+        for k in range(K):
+            P = prec + k * d * d
+            for l in range(d):
+                diff[l] = <double> X[i * d + l] - means[k * d + l]
+            q = 0.0
+            for j in range(d):
+                y = 0.0
+                for l in range(j + 1):
+                    y = y + diff[l] * P[l * d + j]
+                q = q + y * y
+            logp[i * K + k] = log_norm[k] - 0.5 * q
+
+
+cdef inline void _full_stats_rows(
+    const floating* X,          # IN (C, d)
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* means,      # IN (K, d) centres m_k
+    const floating* R,          # IN (C, K) s_i r_ik
+    double* accS1,              # IN/OUT (K, d)
+    double* accS2,              # IN/OUT (K, d, d) lower triangles
+) noexcept nogil:
+    """S1_k += r x, S2_k += r (x - m_k)(x - m_k)^T; inlined with constant d."""
+    cdef Py_ssize_t i, k, a, b
+    cdef double diff[SMALL_D]
+    cdef double r, ra
+    cdef double* S
+    for i in range(C):
+        for k in range(K):
+            r = R[i * K + k]
+            if r == 0.0:
+                continue
+            S = accS2 + k * d * d
+            for a in range(d):
+                diff[a] = <double> X[i * d + a] - means[k * d + a]
+                accS1[k * d + a] += r * X[i * d + a]
+            for a in range(d):
+                ra = r * diff[a]
+                for b in range(a + 1):
+                    S[a * d + b] += ra * diff[b]
+
+
+cdef void _full_small(
+    bint stats, const floating* X, Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* means, const floating* prec, const double* log_norm,
+    double* logp, const floating* R, double* accS1, double* accS2,
+) noexcept nogil:
+    """Dispatch with d as a literal so each case is unrolled by the compiler."""
+    if d == 1:
+        if stats: _full_stats_rows(X, C, 1, K, means, R, accS1, accS2)
+        else: _full_logp_rows(X, C, 1, K, means, prec, log_norm, logp)
+    elif d == 2:
+        if stats: _full_stats_rows(X, C, 2, K, means, R, accS1, accS2)
+        else: _full_logp_rows(X, C, 2, K, means, prec, log_norm, logp)
+    elif d == 3:
+        if stats: _full_stats_rows(X, C, 3, K, means, R, accS1, accS2)
+        else: _full_logp_rows(X, C, 3, K, means, prec, log_norm, logp)
+    elif d == 4:
+        if stats: _full_stats_rows(X, C, 4, K, means, R, accS1, accS2)
+        else: _full_logp_rows(X, C, 4, K, means, prec, log_norm, logp)
+    else:
+        if stats: _full_stats_rows(X, C, d, K, means, R, accS1, accS2)
+        else: _full_logp_rows(X, C, d, K, means, prec, log_norm, logp)
+
+
 cdef void _log_prob_chunk(
     const floating* X,          # IN (C, d) rows of the chunk
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
@@ -157,6 +238,10 @@ cdef void _log_prob_chunk(
                         t = y[j] - shifted[k * d + j]
                         s += t * t
                     logp[i * K + k] = log_norm[k] - 0.5 * s
+            return
+        if not use_blas and d <= SMALL_D:
+            _full_small(False, X, C, d, K, means, prec, log_norm, logp,
+                        NULL, NULL, NULL)
             return
         for k in range(K):
             mu = means + k * d
@@ -278,6 +363,9 @@ cdef void _statistics_chunk(
     cdef floating sr
     cdef double* S
 
+    if cov_type == COV_FULL and not use_blas and d <= SMALL_D:
+        _full_small(True, X, C, d, K, means, NULL, NULL, NULL, R, accS1, accS2)
+        return
     # S1_k += sum_i R_ik x_i
     if use_blas:
         _resp_t_x(R, X, tmp, <int> C, <int> d, <int> K)
