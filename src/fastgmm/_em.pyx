@@ -51,6 +51,12 @@ cdef Py_ssize_t BLOCK_BUDGET_BYTES = 8 * 1024 * 1024
 # Up to this many features the 'full' loops run row by row with the feature
 # count a compile-time constant (1..SMALL_D each get an unrolled copy).
 DEF SMALL_D = 8
+# Elements of the per-chunk product block (X - c) [P_1 .. P_G].
+cdef Py_ssize_t GEMM_BLOCK_ELEMS = 32768
+# 'full' with BLAS: below this many features one product (X - c) [P_1 .. P_G]
+# per group beats K small triangular products (their call and packing
+# overhead dominates); from it on, trmm's half-as-many flops win.
+cdef Py_ssize_t TRMM_MIN_FEATURES = 32
 
 cdef enum:
     COV_FULL = 0
@@ -117,6 +123,32 @@ cdef inline void _resp_t_x(
     else:
         dgemm(&ta, &tb, &d, &K, &C, &one, <double*> X, &d, <double*> R, &K,
               &zero, out, &d)
+
+
+cdef inline void _rows_times_block(
+    const floating* D,      # IN (C, d) row-major
+    const floating* B,      # IN (d, M) row-major block with leading dimension ldb
+    floating* Y,            # OUT (C, M) = D @ B
+    int C, int d, int M, int ldb,
+) noexcept nogil:
+    """Y := D @ B (column-major: Y^T := B^T D^T)."""
+    cdef char t = b'N'
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        sgemm(&t, &t, &M, &C, &d, &one, <float*> B, &ldb, <float*> D, &d,
+              &zero, Y, &M)
+    else:
+        dgemm(&t, &t, &M, &C, &d, &one, <double*> B, &ldb, <double*> D, &d,
+              &zero, Y, &M)
+
+
+cdef inline bint _full_gemm(int cov_type, bint use_blas, Py_ssize_t d) noexcept nogil:
+    return cov_type == COV_FULL and use_blas and d < TRMM_MIN_FEATURES
+
+
+cdef inline Py_ssize_t _group_size(Py_ssize_t K, Py_ssize_t d) noexcept nogil:
+    """Components per product so a chunk's (C x G*d) block stays in L2."""
+    return max(1, min(K, GEMM_BLOCK_ELEMS // (CHUNK_SIZE * d)))
 
 
 # --------------------------------------------------------------------------
@@ -213,9 +245,12 @@ cdef void _log_prob_chunk(
     const double* log_norm,     # IN (K,) log w_k + log|P_k| - d/2 log(2 pi)
     double* logp,               # OUT (C, K) weighted log-densities
     floating* D,                # scratch (C, d)
+    floating* Y,                # scratch (C, G*d) full+BLAS products
     double* q,                  # scratch (K,)
 ) noexcept nogil:
-    cdef Py_ssize_t i, j, k, l
+    """Weighted log-densities of a chunk.  For 'full' with BLAS, ``prec``
+    is the concatenation [P_1 .. P_K] as a (d, K*d) row-major block."""
+    cdef Py_ssize_t i, j, k, l, g0, g1, G, M
     cdef const floating* x
     cdef const floating* mu
     cdef const floating* P
@@ -242,6 +277,29 @@ cdef void _log_prob_chunk(
         if not use_blas and d <= SMALL_D:
             _full_small(False, X, C, d, K, means, prec, log_norm, logp,
                         NULL, NULL, NULL)
+            return
+        if _full_gemm(cov_type, use_blas, d):
+            # One product per group of G components:
+            # y_k = (x - c) P_k - (mu_k - c) P_k with c the mixture mean, so
+            # large offsets cancel before the product (shifted = (mu_k - c) P_k).
+            for i in range(C):
+                for j in range(d):
+                    D[i * d + j] = X[i * d + j] - center[j]
+            G = _group_size(K, d)
+            g0 = 0
+            while g0 < K:
+                g1 = min(K, g0 + G)
+                M = (g1 - g0) * d
+                _rows_times_block(D, prec + g0 * d, Y, <int> C, <int> d, <int> M,
+                                  <int> (K * d))
+                for i in range(C):
+                    for k in range(g0, g1):
+                        s = 0.0
+                        for j in range(d):
+                            t = Y[i * M + (k - g0) * d + j] - shifted[k * d + j]
+                            s += t * t
+                        logp[i * K + k] = log_norm[k] - 0.5 * s
+                g0 = g1
             return
         for k in range(K):
             mu = means + k * d
@@ -522,24 +580,22 @@ def em_statistics(
     # block layout: [loglik, N (K), S1 (K*d), S2 (s2_size)]
     cdef Py_ssize_t stride = 1 + K + K * d + s2_size
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
-    # R (C*K), D/W (C*d), tmp (max(K*d, d*d)) in the data's precision
+    # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision
+    cdef Py_ssize_t ystride = CHUNK_SIZE * _group_size(K, d) * d
     cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
-    cdef Py_ssize_t fstride = CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
+    cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
+                               + ystride)
 
     cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
-    cdef floating* meansT = NULL
-    cdef floating* precT = NULL
-    cdef floating* shifted = NULL
-    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
-        meansT = <floating*> malloc(K * d * sizeof(floating))
-        precT = <floating*> malloc(K * d * sizeof(floating))
-    elif cov_type == COV_TIED:
-        shifted = <floating*> malloc(K * d * sizeof(floating))
-    if (acc == NULL or dscratch == NULL or fscratch == NULL
-            or (cov_type >= COV_DIAG and (meansT == NULL or precT == NULL))
-            or (cov_type == COV_TIED and shifted == NULL)):
+    cdef floating* meansT
+    cdef floating* precT
+    cdef floating* shifted
+    cdef int status = _prepare_params(cov_type, use_blas, K, d, &means[0, 0],
+                                      &prec_chol[0], &center[0], &meansT, &precT,
+                                      &shifted)
+    if acc == NULL or dscratch == NULL or fscratch == NULL or status != 0:
         free(acc); free(dscratch); free(fscratch)
         free(meansT); free(precT); free(shifted)
         raise MemoryError("fastgmm: could not allocate EM scratch buffers")
@@ -560,8 +616,7 @@ def em_statistics(
     cdef floating* tmp
     cdef const floating* prec_used = pp
 
-    _prepare_small_params(cov_type, K, d, mp, pp, cp, meansT, precT, shifted)
-    if cov_type == COV_DIAG:
+    if precT != NULL and cov_type != COV_SPHERICAL:
         prec_used = precT
 
     with nogil:
@@ -579,7 +634,8 @@ def em_statistics(
                 if mode == RESP_ESTEP:
                     _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas,
                                     mp, meansT, prec_used, shifted, cp, lnp,
-                                    logp, D, logp + CHUNK_SIZE * K)
+                                    logp, D, tmp + max(K * d, d * d),
+                                    logp + CHUNK_SIZE * K)
                     blk[0] += _responsibilities_chunk(
                         logp, swp + i0 if swp != NULL else NULL, C, K, R, blk + 1)
                 else:
@@ -634,27 +690,58 @@ cdef void _given_responsibilities(
             R[i * K + k] = <floating> r
 
 
-cdef void _prepare_small_params(
-    int cov_type, Py_ssize_t K, Py_ssize_t d,
-    const floating* means, const floating* prec, const floating* center,
-    floating* meansT, floating* precT, floating* shifted,
+cdef int _prepare_params(
+    int cov_type, bint use_blas, Py_ssize_t K, Py_ssize_t d,
+    const floating* means,      # IN (K, d)
+    const floating* prec,       # IN flat precision Cholesky factors
+    const floating* center,     # IN (d,)
+    floating** meansT,          # OUT (d, K) for diag/spherical, else NULL
+    floating** precT,           # OUT diag: (d, K); full+BLAS: [P_1 .. P_K] (d, K*d)
+    floating** shifted,         # OUT (K, d) (mu_k - c) P_k for tied and full+BLAS
 ) noexcept nogil:
-    """Transposed means/precisions (diag, spherical) or (mu_k - c) P (tied)."""
+    """Kernel-friendly layouts of the parameters; returns -1 if out of memory.
+
+    The caller frees the three buffers (NULL where unused).
+    """
     cdef Py_ssize_t j, k, l
     cdef floating s
+    cdef bint full_blas = _full_gemm(cov_type, use_blas, d)
+    meansT[0] = NULL
+    precT[0] = NULL
+    shifted[0] = NULL
     if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        meansT[0] = <floating*> malloc(K * d * sizeof(floating))
+        precT[0] = <floating*> malloc(K * d * sizeof(floating))
+        if meansT[0] == NULL or precT[0] == NULL:
+            return -1
         for k in range(K):
             for j in range(d):
-                meansT[j * K + k] = means[k * d + j]
+                meansT[0][j * K + k] = means[k * d + j]
                 if cov_type == COV_DIAG:
-                    precT[j * K + k] = prec[k * d + j]
-    elif cov_type == COV_TIED:
+                    precT[0][j * K + k] = prec[k * d + j]
+        return 0
+    if cov_type == COV_TIED or full_blas:
+        shifted[0] = <floating*> malloc(K * d * sizeof(floating))
+        if shifted[0] == NULL:
+            return -1
         for k in range(K):
             for j in range(d):
                 s = 0.0
                 for l in range(j + 1):
-                    s += (means[k * d + l] - center[l]) * prec[l * d + j]
-                shifted[k * d + j] = s
+                    if cov_type == COV_TIED:
+                        s += (means[k * d + l] - center[l]) * prec[l * d + j]
+                    else:
+                        s += (means[k * d + l] - center[l]) * prec[k * d * d + l * d + j]
+                shifted[0][k * d + j] = s
+    if full_blas:
+        precT[0] = <floating*> malloc(K * d * d * sizeof(floating))
+        if precT[0] == NULL:
+            return -1
+        for l in range(d):
+            for k in range(K):
+                for j in range(d):
+                    precT[0][l * K * d + k * d + j] = prec[k * d * d + l * d + j]
+    return 0
 
 
 cdef void _symmetrise_lower(double[::1] S2, Py_ssize_t n_mat, Py_ssize_t d) noexcept:
@@ -720,20 +807,16 @@ def predict(
 
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
-    cdef Py_ssize_t fstride = CHUNK_SIZE * d
+    cdef Py_ssize_t fstride = CHUNK_SIZE * d + CHUNK_SIZE * _group_size(K, d) * d
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
-    cdef floating* meansT = NULL
-    cdef floating* precT = NULL
-    cdef floating* shifted = NULL
-    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
-        meansT = <floating*> malloc(K * d * sizeof(floating))
-        precT = <floating*> malloc(K * d * sizeof(floating))
-    elif cov_type == COV_TIED:
-        shifted = <floating*> malloc(K * d * sizeof(floating))
-    if (dscratch == NULL or fscratch == NULL
-            or (cov_type >= COV_DIAG and (meansT == NULL or precT == NULL))
-            or (cov_type == COV_TIED and shifted == NULL)):
+    cdef floating* meansT
+    cdef floating* precT
+    cdef floating* shifted
+    cdef int status = _prepare_params(cov_type, use_blas, K, d, &means[0, 0],
+                                      &prec_chol[0], &center[0], &meansT, &precT,
+                                      &shifted)
+    if dscratch == NULL or fscratch == NULL or status != 0:
         free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
         raise MemoryError("fastgmm: could not allocate prediction scratch buffers")
 
@@ -752,8 +835,7 @@ def predict(
     cdef double mx, tot, lse
     cdef floating* D
 
-    _prepare_small_params(cov_type, K, d, mp, pp, cp, meansT, precT, shifted)
-    if cov_type == COV_DIAG:
+    if precT != NULL and cov_type != COV_SPHERICAL:
         prec_used = precT
 
     with nogil:
@@ -766,7 +848,7 @@ def predict(
             C = i1 - i0
             _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas, mp, meansT,
                             prec_used, shifted, cp, lnp, logp, D,
-                            logp + CHUNK_SIZE * K)
+                            D + CHUNK_SIZE * d, logp + CHUNK_SIZE * K)
             for i in range(C):
                 lp = logp + i * K
                 best = 0

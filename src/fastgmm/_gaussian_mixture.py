@@ -33,7 +33,7 @@ from ._validation import (
 # triangular products and Gram matrices through BLAS (trmm/syrk/gemm);
 # below it, plain loops the compiler vectorises are faster (measured with
 # benchmarks/bench_em.py).
-BLAS_MIN_FEATURES = 16
+BLAS_MIN_FEATURES = 9
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
