@@ -504,12 +504,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return n_parameters(self.covariance_type, self.n_components,
                             self.means_.shape[1])
 
+    def _total_log_likelihood(self, X):
+        log_prob = self.score_samples(X)
+        return float(log_prob.sum()), log_prob.shape[0]
+
     def bic(self, X):
         """Bayesian information criterion on ``X`` (lower is better)."""
-        n = self._validate_X_predict(X).shape[0]
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+        ll, n = self._total_log_likelihood(X)
+        return -2 * ll + self._n_parameters() * math.log(n)
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better)."""
-        n = self._validate_X_predict(X).shape[0]
-        return -2 * self.score(X) * n + 2 * self._n_parameters()
+        ll, _ = self._total_log_likelihood(X)
+        return -2 * ll + 2 * self._n_parameters()
