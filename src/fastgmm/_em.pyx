@@ -47,7 +47,7 @@ cdef Py_ssize_t CHUNK_SIZE = 256
 cdef Py_ssize_t MAX_BLOCKS = 64
 # Per-block accumulators may use this much memory, or 1/16 of the input if
 # that is larger: fit must stay within a few percent of the input's size.
-cdef Py_ssize_t BLOCK_BUDGET_BYTES = 8 * 1024 * 1024
+cdef Py_ssize_t BLOCK_BUDGET_BYTES = 4 * 1024 * 1024
 # Up to this many features the 'full' loops run row by row with the feature
 # count a compile-time constant (1..SMALL_D each get an unrolled copy).
 DEF SMALL_D = 8
@@ -581,7 +581,8 @@ def em_statistics(
     cdef Py_ssize_t stride = 1 + K + K * d + s2_size
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
     # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision
-    cdef Py_ssize_t ystride = CHUNK_SIZE * _group_size(K, d) * d
+    cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
+                               if _full_gemm(cov_type, use_blas, d) else 0)
     cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
     cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
                                + ystride)
@@ -807,7 +808,8 @@ def predict(
 
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
-    cdef Py_ssize_t fstride = CHUNK_SIZE * d + CHUNK_SIZE * _group_size(K, d) * d
+    cdef Py_ssize_t fstride = CHUNK_SIZE * d + (
+        CHUNK_SIZE * _group_size(K, d) * d if _full_gemm(cov_type, use_blas, d) else 0)
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
     cdef floating* meansT

@@ -49,11 +49,14 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
         centers = np.asarray(centers, dtype=np.float64)
         s = S1 - N[:, None] * centers
         delta = means - centers
-        cov = (S2.reshape(K, d, d)
-               - delta[:, :, None] * s[:, None, :]
-               - s[:, :, None] * delta[:, None, :]
-               + N[:, None, None] * delta[:, :, None] * delta[:, None, :])
-        cov /= nk[:, None, None]
+        # one component at a time: temporaries of d x d, not K x d x d
+        cov = np.empty((K, d, d))
+        for k in range(K):
+            ds = np.outer(delta[k], s[k])
+            np.subtract(S2.reshape(K, d, d)[k], ds, out=cov[k])
+            cov[k] -= ds.T
+            cov[k] += N[k] * np.outer(delta[k], delta[k])
+            cov[k] /= nk[k]
         cov[:, np.arange(d), np.arange(d)] += reg_covar
     elif covariance_type == "tied":
         c = np.asarray(center, dtype=np.float64)
