@@ -54,10 +54,13 @@ def show_config(file=None):
         ``n_threads=None``) and ``blas`` (the BLAS libraries threadpoolctl
         sees, with their threading layers).
     """
+    from ._dispatch import variant
+
     info = {
         "version": __version__,
         "openmp": openmp_enabled(),
         "default_n_threads": effective_n_threads(None),
+        "kernels": variant,
     }
     try:
         from threadpoolctl import threadpool_info
@@ -71,7 +74,8 @@ def show_config(file=None):
         info["threadpools"] = f"unavailable: {exc}"
     lines = [f"fastgmm {info['version']}",
              f"  OpenMP:            {'on' if info['openmp'] else 'off'}",
-             f"  default n_threads: {info['default_n_threads']}"]
+             f"  default n_threads: {info['default_n_threads']}",
+             f"  kernels:           {info['kernels']}"]
     if isinstance(info["threadpools"], list):
         for lib in info["threadpools"]:
             lines.append(f"  {lib.get('user_api')}: {lib.get('internal_api')} "

@@ -6,7 +6,7 @@ from time import perf_counter
 
 import numpy as np
 
-from . import _em
+from ._dispatch import em as _em
 from ._base import BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fitted
 from ._config import effective_n_threads, single_threaded_blas
 from ._initialization import initial_statistics

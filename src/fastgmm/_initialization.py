@@ -7,7 +7,7 @@ n_samples x n_features (vectors of length n_samples only).
 
 import numpy as np
 
-from . import _em, _kmeans
+from ._dispatch import em as _em, kmeans as _kmeans
 
 # Rows per Python-level chunk for the 'random' init (its random
 # responsibilities are drawn chunk by chunk in scikit-learn's order).
