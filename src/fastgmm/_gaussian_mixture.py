@@ -92,7 +92,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
         How the initial responsibilities are chosen: labels of fastgmm's
         k-means, one-hot at k-means++ seeds, uniform random, or one-hot at
-        random rows.
+        random rows.  fastgmm's k-means seeds k-means++ on a uniform random
+        sample of at most ``max(2048, 100 * n_components)`` rows, then runs
+        its Lloyd iterations on all rows (weighted, chunked, parallel).
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -389,8 +391,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     print(f"Initialization {state}. time {perf_counter() - t_init:.4f}s"
                           f"\t lower bound {lower_bound:.6f}.")
                 if self.max_iter == 0:
-                    if best is None:
-                        best = (params, 0, [], False, -np.inf)
+                    # as scikit-learn: with no iterations the last init is kept
+                    best = (params, 0, [], False, -np.inf)
                 elif lower_bound > max_lower_bound or max_lower_bound == -np.inf:
                     max_lower_bound = lower_bound
                     best = (params, n_iter, lower_bounds, converged, lower_bound)

@@ -9,9 +9,14 @@ import numpy as np
 
 from ._dispatch import em as _em, kmeans as _kmeans
 
-# Rows per Python-level chunk for the 'random' init (its random
-# responsibilities are drawn chunk by chunk in scikit-learn's order).
-RANDOM_INIT_CHUNK = 65536
+# Rows per Python-level chunk (random responsibilities, k-means labels,
+# moments): keeps every temporary of an initialisation far below the data.
+INIT_CHUNK = 4096
+# 'kmeans' seeds k-means++ on a uniform random sample of at most
+# max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters) rows (with their
+# sample weights); Lloyd's iterations then run on all rows.
+KMEANS_SEED_MIN = 2048
+KMEANS_SEED_PER_CLUSTER = 100
 
 
 def _weights_or_ones(sample_weight, n_samples):
@@ -20,7 +25,7 @@ def _weights_or_ones(sample_weight, n_samples):
     return sample_weight.astype(np.float64)
 
 
-def column_mean_var(X, sample_weight, chunk=RANDOM_INIT_CHUNK):
+def column_mean_var(X, sample_weight, chunk=INIT_CHUNK):
     """Weighted per-feature mean and variance, chunk by chunk (two passes)."""
     n, d = X.shape
     sw = sample_weight
@@ -75,39 +80,45 @@ def kmeans(X, n_clusters, sample_weight, random_state, n_threads,
            max_iter=300, tol=1e-4):
     """Lloyd's k-means from k-means++ seeds, weighted, chunked and parallel.
 
-    Stops when the squared shift of the centres falls below ``tol`` times
-    the mean feature variance (scikit-learn's rule) or after ``max_iter``
-    iterations.  Empty clusters are re-seeded on a random row (drawn with
-    the sample weights).
+    The k-means++ seeds are chosen on a uniform random subsample of at most
+    ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer), so seeding
+    needs no n_samples-sized buffers; the Lloyd iterations use every row.
+    They stop when the squared shift of the centres falls below ``tol``
+    times the mean feature variance (scikit-learn's rule) or after
+    ``max_iter`` iterations.  Empty clusters are re-seeded on a random row.
 
     Returns
     -------
     centers : ndarray (n_clusters, d), X's dtype
-    labels : ndarray (n_samples,) int32, nearest final centre of every row
     """
     n, d = X.shape
     _, var = column_mean_var(X, sample_weight)
     tol_abs = float(np.mean(var)) * tol
-    centers, _ = kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_threads)
+    n_seed = max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters)
+    if n > n_seed:
+        rows = np.unique(random_state.randint(0, n, size=n_seed))
+        sub = np.ascontiguousarray(X[rows])
+        sub_w = sample_weight[rows] if sample_weight.shape[0] else sample_weight
+        if sub_w.shape[0] and not sub_w.sum() > 0:
+            sub_w = np.ones_like(sub_w)
+        centers, _ = kmeans_plusplus(sub, n_clusters, sub_w, random_state, n_threads)
+    else:
+        centers, _ = kmeans_plusplus(X, n_clusters, sample_weight, random_state,
+                                     n_threads)
     sums = np.empty((n_clusters, d))
     wsum = np.empty(n_clusters)
-    labels = np.empty(n, dtype=np.int32)
-    w = None
     for _ in range(max_iter):
         _kmeans.lloyd_iteration(X, sample_weight, centers, sums, wsum, None, n_threads)
         empty = wsum <= 0
         new = sums / np.where(empty, 1.0, wsum)[:, None]
         if np.any(empty):
-            w = _weights_or_ones(sample_weight, n) if w is None else w
-            rows = random_state.choice(n, size=int(empty.sum()), p=w / w.sum())
-            new[empty] = X[rows]
+            new[empty] = X[random_state.randint(0, n, size=int(empty.sum()))]
         new = new.astype(X.dtype)
         shift = float(((new.astype(np.float64) - centers) ** 2).sum())
         centers = np.ascontiguousarray(new)
         if shift <= tol_abs:
             break
-    _kmeans.lloyd_iteration(X, sample_weight, centers, sums, wsum, labels, n_threads)
-    return centers, labels
+    return centers
 
 
 def initial_statistics(X, sample_weight, n_components, covariance_type, init_params,
@@ -157,11 +168,29 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
             S2[:] = ((dev * w[:, None]).T @ dev).ravel()
         return N, S1, S2, centers, center
 
+    n_part, s1_part, s2_part = np.empty(K), np.empty((K, d)), np.empty(s2_shape)
+
+    def add_chunk(i0, i1, centers, center, **resp_source):
+        sw = sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
+        _em.em_statistics(X[i0:i1], sw, centers, prec, log_norm, center, cov_code,
+                          use_blas, n_threads, n_part, s1_part, s2_part,
+                          **resp_source)
+        N[:] += n_part
+        S1[:] += s1_part
+        S2[:] += s2_part
+
     if init_params == "kmeans":
-        centers, labels = kmeans(X, K, sample_weight, random_state, n_threads)
+        centers = kmeans(X, K, sample_weight, random_state, n_threads)
         center = np.ascontiguousarray(centers.mean(axis=0), dtype=X.dtype)
-        _em.em_statistics(X, sample_weight, centers, prec, log_norm, center,
-                          cov_code, use_blas, n_threads, N, S1, S2, labels=labels)
+        # final hard assignment, chunk by chunk: no n_samples label array
+        labels = np.empty(min(n, INIT_CHUNK), dtype=np.int32)
+        sums, wsum = np.empty((K, d)), np.empty(K)
+        for i0 in range(0, n, INIT_CHUNK):
+            i1 = min(i0 + INIT_CHUNK, n)
+            sw = sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
+            _kmeans.lloyd_iteration(X[i0:i1], sw, centers, sums, wsum,
+                                    labels[:i1 - i0], n_threads)
+            add_chunk(i0, i1, centers, center, labels=labels[:i1 - i0])
         return N, S1, S2, centers, center
 
     if init_params == "random":
@@ -170,18 +199,12 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
         mean, _ = column_mean_var(X, sample_weight)
         centers = np.ascontiguousarray(np.broadcast_to(mean, (K, d)), dtype=X.dtype)
         center = np.ascontiguousarray(mean, dtype=X.dtype)
-        n_part, s1_part, s2_part = np.empty(K), np.empty((K, d)), np.empty(s2_shape)
-        for i0 in range(0, n, RANDOM_INIT_CHUNK):
-            i1 = min(i0 + RANDOM_INIT_CHUNK, n)
+        for i0 in range(0, n, INIT_CHUNK):
+            i1 = min(i0 + INIT_CHUNK, n)
             resp = random_state.uniform(size=(i1 - i0, K))
             resp /= resp.sum(axis=1)[:, None]
-            resp = np.ascontiguousarray(resp, dtype=X.dtype)
-            sw = sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
-            _em.em_statistics(X[i0:i1], sw, centers, prec, log_norm, center, cov_code,
-                              use_blas, n_threads, n_part, s1_part, s2_part, resp=resp)
-            N += n_part
-            S1 += s1_part
-            S2 += s2_part
+            add_chunk(i0, i1, centers, center,
+                      resp=np.ascontiguousarray(resp, dtype=X.dtype))
         return N, S1, S2, centers, center
 
     raise ValueError(f"unknown init_params {init_params!r}")
