@@ -36,15 +36,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-ctypedef fused floating:
-    float
-    double
+from ._common cimport floating, CHUNK_SIZE, pow2_blocks
 
-# Rows per chunk.  Fixed, so the grouping of rows (and hence the rounding)
-# never depends on the thread count; 256 rows keep a chunk's scratch in L2.
-cdef Py_ssize_t CHUNK_SIZE = 256
-# Upper bound on per-block accumulators (more blocks = better load balance).
-cdef Py_ssize_t MAX_BLOCKS = 64
 # Per-block accumulators may use this much memory, or 1/16 of the input if
 # that is larger: fit must stay within a few percent of the input's size.
 cdef Py_ssize_t BLOCK_BUDGET_BYTES = 4 * 1024 * 1024
@@ -401,6 +394,29 @@ cdef double _responsibilities_chunk(
     return ll
 
 
+cdef inline void _add_lower(double* S, const floating* G, Py_ssize_t d) noexcept nogil:
+    """S += G on the row-major lower triangle (where syrk wrote G)."""
+    cdef Py_ssize_t a, b
+    for a in range(d):
+        for b in range(a + 1):
+            S[a * d + b] += G[a * d + b]
+
+
+cdef inline void _rank1_lower(
+    double* S, double r, const floating* x, const floating* m, Py_ssize_t d,
+    floating* diff,             # scratch (d,)
+) noexcept nogil:
+    """S += r (x - m)(x - m)^T on the row-major lower triangle."""
+    cdef Py_ssize_t a, b
+    cdef double ra
+    for a in range(d):
+        diff[a] = x[a] - m[a]
+    for a in range(d):
+        ra = r * diff[a]
+        for b in range(a + 1):
+            S[a * d + b] += ra * diff[b]
+
+
 cdef void _statistics_chunk(
     const floating* X,          # IN (C, d)
     const floating* sw,         # IN (C,) or NULL
@@ -414,10 +430,10 @@ cdef void _statistics_chunk(
     floating* W,                # scratch (C, d)
     floating* tmp,              # scratch (max(K*d, d*d),)
 ) noexcept nogil:
-    cdef Py_ssize_t i, j, k, a, b
+    cdef Py_ssize_t i, j, k
     cdef const floating* x
     cdef const floating* m
-    cdef double r, ra, wi
+    cdef double r, wi
     cdef floating sr
     cdef double* S
 
@@ -447,26 +463,14 @@ cdef void _statistics_chunk(
                     for j in range(d):
                         W[i * d + j] = sr * (X[i * d + j] - m[j])
                 _gram_lower(W, tmp, <int> C, <int> d)
-                S = accS2 + k * d * d
-                # syrk wrote the column-major upper = row-major lower triangle
-                for a in range(d):
-                    for b in range(a + 1):
-                        S[a * d + b] += tmp[a * d + b]
+                _add_lower(accS2 + k * d * d, tmp, d)
         else:
             for i in range(C):
-                x = X + i * d
                 for k in range(K):
                     r = R[i * K + k]
-                    if r == 0.0:
-                        continue
-                    m = means + k * d
-                    S = accS2 + k * d * d
-                    for a in range(d):
-                        W[a] = x[a] - m[a]
-                    for a in range(d):
-                        ra = r * W[a]
-                        for b in range(a + 1):
-                            S[a * d + b] += ra * W[b]
+                    if r != 0.0:
+                        _rank1_lower(accS2 + k * d * d, r, X + i * d,
+                                     means + k * d, d, W)
     elif cov_type == COV_TIED:
         # sum_k r_ik = 1, so the tied scatter needs one centre and the
         # sample weights only; the M-step moves it to the new means.
@@ -476,21 +480,12 @@ cdef void _statistics_chunk(
                 for j in range(d):
                     W[i * d + j] = sr * (X[i * d + j] - center[j])
             _gram_lower(W, tmp, <int> C, <int> d)
-            for a in range(d):
-                for b in range(a + 1):
-                    accS2[a * d + b] += tmp[a * d + b]
+            _add_lower(accS2, tmp, d)
         else:
             for i in range(C):
                 wi = sw[i] if sw != NULL else 1.0
-                if wi == 0.0:
-                    continue
-                x = X + i * d
-                for a in range(d):
-                    W[a] = x[a] - center[a]
-                for a in range(d):
-                    ra = wi * W[a]
-                    for b in range(a + 1):
-                        accS2[a * d + b] += ra * W[b]
+                if wi != 0.0:
+                    _rank1_lower(accS2, wi, X + i * d, center, d, W)
     else:
         for i in range(C):
             x = X + i * d
@@ -520,20 +515,14 @@ def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
                  Py_ssize_t n_components, int cov_type, Py_ssize_t itemsize):
     """Number of accumulation blocks for a problem of this size.
 
-    A function of the problem only (never of the thread count), so results
-    do not depend on how many threads run.  Rounded down to a power of two
-    so that common thread counts share blocks evenly.
+    See ``_common.pow2_blocks``: a function of the problem only.
     """
     cdef Py_ssize_t n_chunks = (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 8 * (1 + n_components * (1 + n_features)
                                   + _s2_size(cov_type, n_components, n_features))
     cdef Py_ssize_t budget = max(BLOCK_BUDGET_BYTES,
                                  n_samples * n_features * itemsize // 16)
-    cdef Py_ssize_t nb = min(MAX_BLOCKS, n_chunks, max(1, budget // stride))
-    cdef Py_ssize_t p = 1
-    while p * 2 <= nb:
-        p *= 2
-    return p
+    return pow2_blocks(n_chunks, stride, budget)
 
 
 def em_statistics(

@@ -14,24 +14,16 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-ctypedef fused floating:
-    float
-    double
+from ._common cimport floating, CHUNK_SIZE, pow2_blocks
 
-# Rows per chunk (fixed: see module docstring).
-cdef Py_ssize_t CHUNK_SIZE = 256
-cdef Py_ssize_t MAX_BLOCKS = 64
 # From this many features on, distances go through a matrix product.
 cdef Py_ssize_t GEMM_MIN_FEATURES = 16
+# Memory the per-block accumulators may use.
+cdef Py_ssize_t BLOCK_BUDGET_BYTES = 8 * 1024 * 1024
 
 
 cdef inline Py_ssize_t _n_blocks(Py_ssize_t n_chunks, Py_ssize_t stride) noexcept nogil:
-    cdef Py_ssize_t nb = min(MAX_BLOCKS, n_chunks)
-    nb = min(nb, max(1, (8 * 1024 * 1024) // (8 * stride)))
-    cdef Py_ssize_t p = 1
-    while p * 2 <= nb:
-        p *= 2
-    return p
+    return pow2_blocks(n_chunks, 8 * stride, BLOCK_BUDGET_BYTES)
 
 
 cdef void _sq_distances_chunk(

@@ -1,0 +1,27 @@
+# Definitions shared by the chunked kernels (_em, _kmeans).
+
+ctypedef fused floating:
+    float
+    double
+
+cdef enum:
+    # Rows per chunk.  Fixed, so the grouping of rows (and hence the
+    # rounding) never depends on the thread count; 256 rows keep a chunk's
+    # scratch in L2.
+    CHUNK_SIZE = 256
+    # Upper bound on per-block accumulators (more blocks = better balance).
+    MAX_BLOCKS = 64
+
+
+cdef inline Py_ssize_t pow2_blocks(Py_ssize_t n_chunks, Py_ssize_t block_bytes,
+                                   Py_ssize_t budget_bytes) noexcept nogil:
+    """Accumulation blocks: as many as the budget allows, at most MAX_BLOCKS
+    and n_chunks, rounded down to a power of two so common thread counts
+    share them evenly.  A function of the problem only, never of the thread
+    count, so the summation order (and the result) is thread-independent."""
+    cdef Py_ssize_t nb = min(<Py_ssize_t> MAX_BLOCKS, n_chunks)
+    nb = min(nb, max(1, budget_bytes // max(1, block_bytes)))
+    cdef Py_ssize_t p = 1
+    while p * 2 <= nb:
+        p *= 2
+    return p
