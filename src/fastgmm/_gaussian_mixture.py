@@ -243,6 +243,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ll = _em.em_statistics(X, sample_weight, means, prec, log_norm, center,
                                _em.COVARIANCE_TYPES[self.covariance_type], use_blas,
                                n_threads, N, S1, S2)
+        # The pass has consumed them: free the old factors before the M-step
+        # builds new ones (a full model is n_components x n_features^2).
+        # ``params`` is this loop's own wrapper, never the fitted attributes.
+        del prec
+        params.covariances = params.prec_chol = None
         new = self._params_from_statistics(N, S1, S2, means, center, X.dtype,
                                            normalise=True)
         return ll / total_weight, new
@@ -254,9 +259,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         weights = nk / (nk.sum() if normalise else total_weight)
         # Cholesky in the data's precision, as scikit-learn (float32 fits
         # stay float32 end to end).
-        cov = cov.astype(dtype)
+        cov = cov.astype(dtype, copy=False)
         prec_chol = precision_cholesky(cov, self.covariance_type, dtype)
-        return _Params(weights.astype(dtype), means.astype(dtype), cov, prec_chol)
+        return _Params(weights.astype(dtype, copy=False), means.astype(dtype, copy=False),
+                       cov, prec_chol)
 
     def _initial_params(self, X, sample_weight, total_weight, init_arrays,
                         random_state, n_threads, use_blas):
