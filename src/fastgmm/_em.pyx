@@ -101,6 +101,21 @@ cdef inline void _gram_lower(
         dsyrk(&uplo, &trans, &d, &C, &one, <double*> W, &d, &zero, G, &d)
 
 
+cdef inline void _gemm(
+    char ta, char tb, int m, int n, int k,
+    const floating* A, int lda, const floating* B, int ldb,
+    floating* Cm, int ldc,
+) noexcept nogil:
+    """Column-major C := op(A) op(B) in the data's precision."""
+    cdef floating one = 1.0, zero = 0.0
+    if floating is float:
+        sgemm(&ta, &tb, &m, &n, &k, &one, <float*> A, &lda, <float*> B, &ldb,
+              &zero, Cm, &ldc)
+    else:
+        dgemm(&ta, &tb, &m, &n, &k, &one, <double*> A, &lda, <double*> B, &ldb,
+              &zero, Cm, &ldc)
+
+
 cdef inline void _resp_t_x(
     const floating* R,      # IN (C, K) row-major
     const floating* X,      # IN (C, d) row-major
@@ -108,14 +123,7 @@ cdef inline void _resp_t_x(
     int C, int d, int K,
 ) noexcept nogil:
     """out := R^T X (column-major: out^T := X^T R)."""
-    cdef char ta = b'N', tb = b'T'
-    cdef floating one = 1.0, zero = 0.0
-    if floating is float:
-        sgemm(&ta, &tb, &d, &K, &C, &one, <float*> X, &d, <float*> R, &K,
-              &zero, out, &d)
-    else:
-        dgemm(&ta, &tb, &d, &K, &C, &one, <double*> X, &d, <double*> R, &K,
-              &zero, out, &d)
+    _gemm(c'N', c'T', d, K, C, X, d, R, K, out, d)
 
 
 cdef inline void _rows_times_block(
@@ -125,14 +133,7 @@ cdef inline void _rows_times_block(
     int C, int d, int M, int ldb,
 ) noexcept nogil:
     """Y := D @ B (column-major: Y^T := B^T D^T)."""
-    cdef char t = b'N'
-    cdef floating one = 1.0, zero = 0.0
-    if floating is float:
-        sgemm(&t, &t, &M, &C, &d, &one, <float*> B, &ldb, <float*> D, &d,
-              &zero, Y, &M)
-    else:
-        dgemm(&t, &t, &M, &C, &d, &one, <double*> B, &ldb, <double*> D, &d,
-              &zero, Y, &M)
+    _gemm(c'N', c'N', M, C, d, B, ldb, D, d, Y, M)
 
 
 cdef inline bint _full_gemm(int cov_type, bint use_blas, Py_ssize_t d) noexcept nogil:
