@@ -242,22 +242,24 @@ cdef void _log_prob_chunk(
     floating* Y,                # scratch (C, G*d) full+BLAS products
     double* q,                  # scratch (K,)
 ) noexcept nogil:
-    """Weighted log-densities of a chunk.  For 'full' with BLAS, ``prec``
-    is the concatenation [P_1 .. P_K] as a (d, K*d) row-major block."""
-    cdef Py_ssize_t i, j, k, l, g0, g1, G, M
+    """Weighted log-densities of a chunk.  When ``_full_gemm`` holds,
+    ``prec`` is the concatenation [P_1 .. P_K] as a (d, K*d) row-major block."""
+    cdef Py_ssize_t i, j, k, g0, g1, G, M
     cdef const floating* x
     cdef const floating* mu
     cdef const floating* P
     cdef floating* y
-    cdef floating dl, t
+    cdef floating t
     cdef double s
 
     if cov_type == COV_FULL or cov_type == COV_TIED:
-        if cov_type == COV_TIED:
-            # (x - c) P once; then y_k = (x - c) P - (mu_k - c) P.
+        if cov_type == COV_TIED or _full_gemm(cov_type, use_blas, d):
+            # Both products start from x - c: large offsets cancel first.
             for i in range(C):
                 for j in range(d):
                     D[i * d + j] = X[i * d + j] - center[j]
+        if cov_type == COV_TIED:
+            # (x - c) P once; then y_k = (x - c) P - (mu_k - c) P.
             _triangular_rows(D, prec, C, d, use_blas, <floating*> q)
             for i in range(C):
                 y = D + i * d
@@ -274,11 +276,8 @@ cdef void _log_prob_chunk(
             return
         if _full_gemm(cov_type, use_blas, d):
             # One product per group of G components:
-            # y_k = (x - c) P_k - (mu_k - c) P_k with c the mixture mean, so
-            # large offsets cancel before the product (shifted = (mu_k - c) P_k).
-            for i in range(C):
-                for j in range(d):
-                    D[i * d + j] = X[i * d + j] - center[j]
+            # y_k = (x - c) P_k - (mu_k - c) P_k with c the mixture mean
+            # (shifted = (mu_k - c) P_k).
             G = _group_size(K, d)
             g0 = 0
             while g0 < K:

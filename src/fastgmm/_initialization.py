@@ -170,9 +170,11 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
 
     n_part, s1_part, s2_part = np.empty(K), np.empty((K, d)), np.empty(s2_shape)
 
+    def weights_of(i0, i1):
+        return sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
+
     def add_chunk(i0, i1, centers, center, **resp_source):
-        sw = sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
-        _em.em_statistics(X[i0:i1], sw, centers, prec, log_norm, center, cov_code,
+        _em.em_statistics(X[i0:i1], weights_of(i0, i1), centers, prec, log_norm, center, cov_code,
                           use_blas, n_threads, n_part, s1_part, s2_part,
                           **resp_source)
         N[:] += n_part
@@ -187,8 +189,7 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
         sums, wsum = np.empty((K, d)), np.empty(K)
         for i0 in range(0, n, INIT_CHUNK):
             i1 = min(i0 + INIT_CHUNK, n)
-            sw = sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
-            _kmeans.lloyd_iteration(X[i0:i1], sw, centers, sums, wsum,
+            _kmeans.lloyd_iteration(X[i0:i1], weights_of(i0, i1), centers, sums, wsum,
                                     labels[:i1 - i0], n_threads)
             add_chunk(i0, i1, centers, center, labels=labels[:i1 - i0])
         return N, S1, S2, centers, center
