@@ -287,6 +287,39 @@ def test_em_statistics_shapes(covariance_type, dtype, use_blas, d, K):
     check_statistics(p, got, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("d", range(1, 10))
+def test_em_statistics_full_small_d(d, dtype):
+    """'full' without BLAS has a component-major kernel per literal d <= 8."""
+    n, K = 2 * CHUNK + 13, 4
+    X = mixture_data(n, d, K, seed=40 + d, dtype=dtype)
+    p = Problem(K, d, "full", dtype, seed=40 + d)
+    sw = weights_with_zeros(n, dtype)
+    ll_ref, _, resp, _ = p.reference_e_step(X, sw)
+    got = p.em_statistics(X, sw, use_blas=False)
+    check_statistics(p, got, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+
+
+def test_vector_exp_matches_numpy():
+    """The kernels' exp is within 2 ulp of numpy's over the whole range, 0
+    below exp's normal range, inf above it, and passes NaN through."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-708.3, 709.7, 200_000),
+                        rng.uniform(-40.0, 0.0, 200_000),
+                        [0.0, -0.0, 1e-300, -1e-300, 0.3465, -0.3466, 709.7, -708.3]])
+    out = np.empty_like(x)
+    _em.vector_exp(x, out)
+    expected = np.exp(x)
+    ulp = np.spacing(expected)
+    assert np.max(np.abs(out - expected) / ulp) <= 2.0
+    special = np.array([-800.0, -709.0, 710.0, np.inf, -np.inf, np.nan])
+    out = np.empty_like(special)
+    _em.vector_exp(special, out)
+    assert np.all(out[:2] <= np.exp(-708.3)) and np.all(out[:2] >= 0.0)
+    assert out[2] == np.inf and out[3] == np.inf and out[4] == 0.0
+    assert np.isnan(out[5])
+
+
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("covariance_type", TYPES)

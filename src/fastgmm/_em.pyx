@@ -38,6 +38,10 @@ from ._openmp_helpers cimport omp_get_max_threads
 
 from ._common cimport floating, CHUNK_SIZE, pow2_blocks
 
+cdef extern from "_vecmath.h" nogil:
+    # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
+    double fg_exp(double x)
+
 # Per-block accumulators may use this much memory, or 1/16 of the input if
 # that is larger: fit must stay within a few percent of the input's size.
 cdef Py_ssize_t BLOCK_BUDGET_BYTES = 4 * 1024 * 1024
@@ -202,6 +206,158 @@ cdef inline void _full_stats_rows(
                 ra = r * diff[a]
                 for b in range(a + 1):
                     S[a * d + b] += ra * diff[b]
+
+
+cdef inline double _lane_sum(const double* a, Py_ssize_t n) noexcept nogil:
+    """sum(a) in 8 interleaved partial sums combined in a fixed tree: the
+    order is fixed by the code (not the compiler or the thread count) and
+    the 8 lanes map onto SIMD registers."""
+    cdef double s[8]
+    cdef Py_ssize_t i, l, n8 = n - n % 8
+    for l in range(8):
+        s[l] = 0.0
+    for i in range(0, n8, 8):
+        for l in range(8):
+            s[l] = s[l] + a[i + l]
+    for i in range(n8, n):
+        s[0] = s[0] + a[i]
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+
+
+cdef inline double _lane_dot(const double* a, const double* b,
+                             Py_ssize_t n) noexcept nogil:
+    """sum(a * b), lanes and combination order as in ``_lane_sum``."""
+    cdef double s[8]
+    cdef Py_ssize_t i, l, n8 = n - n % 8
+    for l in range(8):
+        s[l] = 0.0
+    for i in range(0, n8, 8):
+        for l in range(8):
+            s[l] = s[l] + a[i + l] * b[i + l]
+    for i in range(n8, n):
+        s[0] = s[0] + a[i] * b[i]
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+
+
+cdef inline double _full_small_estep_d(
+    const floating* X,          # IN (C, d)
+    const floating* sw,         # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* means,      # IN (K, d) means = centres m_k
+    const floating* prec,       # IN (K, d, d) upper-triangular P_k
+    const double* log_norm,     # IN (K,)
+    double* T,                  # scratch (K + 3d + 2) * CHUNK_SIZE
+    double* accN,               # IN/OUT (K,)
+    double* accS1,              # IN/OUT (K, d)
+    double* accS2,              # IN/OUT (K, d, d) lower triangles
+) noexcept nogil:
+    """Whole E-step and statistics of a chunk with small d, component-major.
+
+    Every inner loop runs over the chunk's rows with d a literal, so the
+    compiler vectorises across rows: x^T (d x C), then per component
+    q_i = ||(x_i - mu_k) P_k||^2, the row max, e_ik = exp(lp_ik - max_i),
+    r_ik = s_i e_ik / sum_k e_ik, and the statistics as lane sums over rows.
+    Returns sum_i s_i log p(x_i).
+    """
+    cdef Py_ssize_t i, j, k, l, a, b
+    cdef double q, y, wi, ll = 0.0
+    cdef double Pk[SMALL_D * SMALL_D]
+    cdef double mk[SMALL_D]
+    cdef double lnk
+    cdef double* XT = T                             # (d, CHUNK)
+    cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p, then r
+    cdef double* mx = E + K * CHUNK_SIZE            # (CHUNK,) row max
+    cdef double* tot = mx + CHUNK_SIZE              # (CHUNK,) sum_k e, then s/sum
+    cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k
+    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) r (x - m_k)
+    cdef double* e
+
+    for i in range(C):
+        for l in range(d):
+            XT[l * CHUNK_SIZE + i] = X[i * d + l]
+    for k in range(K):
+        # Parameters into locals: no aliasing with the outputs, so the row
+        # loop vectorises without runtime checks.
+        for l in range(d):
+            mk[l] = means[k * d + l]
+            for j in range(d):
+                Pk[l * d + j] = prec[k * d * d + l * d + j]
+        lnk = log_norm[k]
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            q = 0.0
+            for j in range(d):
+                y = 0.0
+                for l in range(j + 1):
+                    y = y + (XT[l * CHUNK_SIZE + i] - mk[l]) * Pk[l * d + j]
+                q = q + y * y
+            e[i] = lnk - 0.5 * q
+    for i in range(C):
+        mx[i] = E[i]
+        tot[i] = 0.0
+    for k in range(1, K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            mx[i] = e[i] if e[i] > mx[i] else mx[i]
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            e[i] = fg_exp(e[i] - mx[i])
+            tot[i] = tot[i] + e[i]
+    # Row by row in order: the log-likelihood sum is sequential.
+    for i in range(C):
+        wi = sw[i] if sw != NULL else 1.0
+        if mx[i] == -INFINITY:
+            # No component gives this row any density: it cannot inform the
+            # update, and its log-likelihood is -inf.
+            for k in range(K):
+                E[k * CHUNK_SIZE + i] = 0.0
+            tot[i] = 0.0
+            ll += -INFINITY if wi > 0 else 0.0
+            continue
+        if wi != 0.0:
+            ll += wi * (mx[i] + log(tot[i]))
+        tot[i] = wi / tot[i]
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            e[i] = e[i] * tot[i]
+        accN[k] += _lane_sum(e, C)
+        for a in range(d):
+            accS1[k * d + a] += _lane_dot(e, XT + a * CHUNK_SIZE, C)
+            mk[a] = means[k * d + a]
+            for i in range(C):
+                Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
+                W[a * CHUNK_SIZE + i] = e[i] * Dm[a * CHUNK_SIZE + i]
+        for a in range(d):
+            for b in range(a + 1):
+                accS2[k * d * d + a * d + b] += _lane_dot(
+                    W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
+    return ll
+
+
+cdef double _full_small_estep(
+    const floating* X, const floating* sw, Py_ssize_t C, Py_ssize_t d,
+    Py_ssize_t K, const floating* means, const floating* prec,
+    const double* log_norm, double* T, double* accN, double* accS1,
+    double* accS2,
+) noexcept nogil:
+    """Dispatch with d as a literal so each case is unrolled and vectorised."""
+    if d == 1:
+        return _full_small_estep_d(X, sw, C, 1, K, means, prec, log_norm, T, accN, accS1, accS2)
+    if d == 2:
+        return _full_small_estep_d(X, sw, C, 2, K, means, prec, log_norm, T, accN, accS1, accS2)
+    if d == 3:
+        return _full_small_estep_d(X, sw, C, 3, K, means, prec, log_norm, T, accN, accS1, accS2)
+    if d == 4:
+        return _full_small_estep_d(X, sw, C, 4, K, means, prec, log_norm, T, accN, accS1, accS2)
+    if d == 5:
+        return _full_small_estep_d(X, sw, C, 5, K, means, prec, log_norm, T, accN, accS1, accS2)
+    if d == 6:
+        return _full_small_estep_d(X, sw, C, 6, K, means, prec, log_norm, T, accN, accS1, accS2)
+    if d == 7:
+        return _full_small_estep_d(X, sw, C, 7, K, means, prec, log_norm, T, accN, accS1, accS2)
+    return _full_small_estep_d(X, sw, C, d, K, means, prec, log_norm, T, accN, accS1, accS2)
 
 
 cdef void _full_small(
@@ -380,9 +536,12 @@ cdef double _responsibilities_chunk(
                 R[i * K + k] = 0.0
             ll += -INFINITY if wi > 0 else 0.0
             continue
+        # Separate loops: the exp and the per-component updates vectorise;
+        # the sum over components stays sequential.
+        for k in range(K):
+            lp[k] = fg_exp(lp[k] - mx)
         tot = 0.0
         for k in range(K):
-            lp[k] = exp(lp[k] - mx)
             tot += lp[k]
         lse = mx + log(tot)
         if wi != 0.0:
@@ -572,7 +731,9 @@ def em_statistics(
     # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision
     cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
                                if _full_gemm(cov_type, use_blas, d) else 0)
-    cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
+    cdef bint small_full = cov_type == COV_FULL and not use_blas and d <= SMALL_D
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 3 * d + 2) if small_full
+                               else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
                                + ystride)
 
@@ -621,6 +782,12 @@ def em_statistics(
                 i0 = c * CHUNK_SIZE
                 i1 = min(i0 + CHUNK_SIZE, n)
                 C = i1 - i0
+                if mode == RESP_ESTEP and small_full:
+                    blk[0] += _full_small_estep(
+                        Xp + i0 * d, swp + i0 if swp != NULL else NULL, C, d, K,
+                        mp, pp, lnp, logp, blk + 1, blk + 1 + K,
+                        blk + 1 + K + K * d)
+                    continue
                 if mode == RESP_ESTEP:
                     _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas,
                                     mp, meansT, prec_used, shifted, cp, lnp,
@@ -866,3 +1033,13 @@ def predict(
                         rsp[(i0 + i) * K + k] = <floating> exp(lp[k] - lse)
 
     free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
+
+
+def vector_exp(const double[::1] x, double[::1] out):
+    """out = exp(x) with the kernels' own exp (tests reach it through this)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    if out.shape[0] != n:
+        raise ValueError("out must have the shape of x")
+    with nogil:
+        for i in range(n):
+            out[i] = fg_exp(x[i])
