@@ -260,7 +260,7 @@ cdef inline double _full_small_estep_d(
     Returns sum_i s_i log p(x_i).
     """
     cdef Py_ssize_t i, j, k, l, a, b
-    cdef double q, y, wi, ll = 0.0
+    cdef double wi, ll = 0.0
     cdef double Pk[SMALL_D * SMALL_D]
     cdef double mk[SMALL_D]
     cdef double lnk
@@ -269,7 +269,7 @@ cdef inline double _full_small_estep_d(
     cdef double* mx = E + K * CHUNK_SIZE            # (CHUNK,) row max
     cdef double* tot = mx + CHUNK_SIZE              # (CHUNK,) sum_k e, then s/sum
     cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k
-    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) r (x - m_k)
+    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) y_j, then r (x - m_k)
     cdef double* e
 
     for i in range(C):
@@ -284,14 +284,23 @@ cdef inline double _full_small_estep_d(
                 Pk[l * d + j] = prec[k * d * d + l * d + j]
         lnk = log_norm[k]
         e = E + k * CHUNK_SIZE
+        # q_i = sum_j y_ij^2, y_ij = sum_{l <= j} (x_il - mu_l) P_lj, each
+        # innermost loop running over the rows.
+        for l in range(d):
+            for i in range(C):
+                Dm[l * CHUNK_SIZE + i] = XT[l * CHUNK_SIZE + i] - mk[l]
         for i in range(C):
-            q = 0.0
-            for j in range(d):
-                y = 0.0
-                for l in range(j + 1):
-                    y = y + (XT[l * CHUNK_SIZE + i] - mk[l]) * Pk[l * d + j]
-                q = q + y * y
-            e[i] = lnk - 0.5 * q
+            e[i] = 0.0
+        for j in range(d):
+            for i in range(C):
+                W[i] = Dm[i] * Pk[j]
+            for l in range(1, j + 1):
+                for i in range(C):
+                    W[i] = W[i] + Dm[l * CHUNK_SIZE + i] * Pk[l * d + j]
+            for i in range(C):
+                e[i] = e[i] + W[i] * W[i]
+        for i in range(C):
+            e[i] = lnk - 0.5 * e[i]
     for i in range(C):
         mx[i] = E[i]
         tot[i] = 0.0
@@ -1036,7 +1045,7 @@ def predict(
 
 
 def vector_exp(const double[::1] x, double[::1] out):
-    """out = exp(x) with the kernels' own exp (tests reach it through this)."""
+    """out = exp(x) for x <= 0 with the kernels' own exp (for tests)."""
     cdef Py_ssize_t i, n = x.shape[0]
     if out.shape[0] != n:
         raise ValueError("out must have the shape of x")

@@ -1,20 +1,21 @@
-/* Branch-free exp for the E-step, written so compilers vectorise loops
- * that call it (libm's exp is an opaque call that stops vectorisation, and
- * glibc only offers its vector variants under -ffast-math, which fastgmm
- * does not use).
+/* Branch-free exp of non-positive arguments for the E-step's log-sum-exp
+ * terms exp(lp - max) <= 1, written so compilers vectorise the loops that
+ * call it (libm's exp is an opaque call that stops vectorisation, and glibc
+ * only offers its vector variants under -ffast-math, which fastgmm does not
+ * use).
  *
  *   exp(x) = 2^n * exp(r),  n = round(x / ln 2),  r = x - n ln 2  (|r| <= ln2/2)
  *
  * r is formed with a two-part ln 2 (Cody & Waite) so it is exact to double
  * rounding, and exp(r) is its Taylor series to degree 13 (truncation error
- * < 3e-18 relative on |r| <= 0.347), evaluated by Horner's rule.  n is
+ * < 3e-18 relative on |r| <= 0.347), evaluated by Horner's rule with fused multiply-adds.  n is
  * rounded with the 1.5 * 2^52 shifter, whose low mantissa bits then hold n
  * as an integer, so 2^n is built with integer adds and shifts only.
  *
- * Accuracy: within 2 ulp of the correctly rounded exp on [-708.39, 709.78]
- * (tests/test_kernels.py checks it against numpy).  Below -708.39 (where
- * exp(x) < DBL_MIN, i.e. responsibilities under 1e-308) it returns 0;
- * above 709.78 it returns +inf; NaN propagates.
+ * Domain: x <= 0 (x = -inf included).  Within 2 ulp of libm's exp on
+ * [-708.39, 0] (tests/test_kernels.py checks it against numpy); below
+ * -708.39, where exp(x) < DBL_MIN (responsibilities under 1e-308), it
+ * returns 0.  Positive or NaN arguments are the caller's to avoid.
  */
 #ifndef FASTGMM_VECMATH_H
 #define FASTGMM_VECMATH_H
@@ -30,42 +31,34 @@ static inline double fg_exp(double x)
     const double ln2_hi = 6.93147180369123816490e-01;  /* 32 leading bits */
     const double ln2_lo = 1.90821492927058770002e-10;
     const double shifter = 6755399441055744.0;         /* 1.5 * 2^52 */
-    double xc = x < -708.39 ? -708.39 : x;
-    double t, n, r, p, scale, topf;
-    int64_t topi;
+    double xc = x > -708.39 ? x : -708.39;
+    double t, n, r, p, scale;
     int64_t bits;
 
-    xc = xc > 709.78 ? 709.78 : xc;
     t = xc * log2e + shifter;
     n = t - shifter;
-    r = xc - n * ln2_hi;
-    r = r - n * ln2_lo;
+    r = fma(-n, ln2_hi, xc);   /* exact: n ln2_hi has few bits */
+    r = fma(-n, ln2_lo, r);
     p = 1.0 / 6227020800.0;                 /* 1/13! */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    /* bits(t) = bits(shifter) + n for |n| < 2^51: rebias n to 2^n's
-     * exponent.  n reaches 1024 only for x > 709.08; there 2^n is built as
-     * 2^(n-1) * 2 so it stays finite. */
-    topi = xc > 709.0 ? 1 : 0;
-    topf = xc > 709.0 ? 2.0 : 1.0;
+    p = fma(p, r, 1.0 / 479001600.0);
+    p = fma(p, r, 1.0 / 39916800.0);
+    p = fma(p, r, 1.0 / 3628800.0);
+    p = fma(p, r, 1.0 / 362880.0);
+    p = fma(p, r, 1.0 / 40320.0);
+    p = fma(p, r, 1.0 / 5040.0);
+    p = fma(p, r, 1.0 / 720.0);
+    p = fma(p, r, 1.0 / 120.0);
+    p = fma(p, r, 1.0 / 24.0);
+    p = fma(p, r, 1.0 / 6.0);
+    p = fma(p, r, 0.5);
+    p = fma(p, r, 1.0);
+    p = fma(p, r, 1.0);
+    /* bits(t) = bits(shifter) + n for |n| < 2^51: rebias n to 2^n's exponent. */
     memcpy(&bits, &t, sizeof bits);
-    bits = (bits - INT64_C(0x4338000000000000) + 1023 - topi) << 52;
+    bits = (bits - INT64_C(0x4338000000000000) + 1023) << 52;
     memcpy(&scale, &bits, sizeof scale);
-    p = p * scale * topf;
-    p = x < -708.39 ? 0.0 : p;
-    p = x > 709.78 ? (double)INFINITY : p;
-    return x != x ? x : p;
+    p = p * scale;
+    return x > -708.39 ? p : 0.0;
 }
 #else
 /* Without AVX2+FMA the polynomial runs no faster than libm (measured), so
