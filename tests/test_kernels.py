@@ -241,8 +241,9 @@ def test_n_blocks_for(n, d, K, covariance_type, itemsize):
     n_chunks = -(-n // CHUNK)
     assert 1 <= nb <= min(64, n_chunks)
     assert nb & (nb - 1) == 0, "number of blocks must be a power of two"
-    # per-block double accumulators: loglik, N, S1, S2
-    s2 = {"full": K * d * d, "tied": d * d}.get(covariance_type, K * d)
+    # per-block double accumulators: loglik, N, S1, S2 (packed triangles)
+    tri = d * (d + 1) // 2
+    s2 = {"full": K * tri, "tied": tri}.get(covariance_type, K * d)
     acc_bytes = nb * 8 * (1 + K + K * d + s2)
     budget = max(8 * 1024 * 1024, n * d * itemsize // 16)
     assert nb == 1 or acc_bytes <= budget

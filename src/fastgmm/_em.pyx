@@ -186,7 +186,7 @@ cdef inline void _full_stats_rows(
     const floating* means,      # IN (K, d) centres m_k
     const floating* R,          # IN (C, K) s_i r_ik
     double* accS1,              # IN/OUT (K, d)
-    double* accS2,              # IN/OUT (K, d, d) lower triangles
+    double* accS2,              # IN/OUT (K, d(d+1)/2) packed lower triangles
 ) noexcept nogil:
     """S1_k += r x, S2_k += r (x - m_k)(x - m_k)^T; inlined with constant d."""
     cdef Py_ssize_t i, k, a, b
@@ -198,14 +198,14 @@ cdef inline void _full_stats_rows(
             r = R[i * K + k]
             if r == 0.0:
                 continue
-            S = accS2 + k * d * d
+            S = accS2 + k * _tri(d)
             for a in range(d):
                 diff[a] = <double> X[i * d + a] - means[k * d + a]
                 accS1[k * d + a] += r * X[i * d + a]
             for a in range(d):
                 ra = r * diff[a]
                 for b in range(a + 1):
-                    S[a * d + b] += ra * diff[b]
+                    S[_tri(a) + b] += ra * diff[b]
 
 
 cdef inline double _lane_sum(const double* a, Py_ssize_t n) noexcept nogil:
@@ -249,7 +249,7 @@ cdef inline double _full_small_estep_d(
     double* T,                  # scratch (K + 3d + 2) * CHUNK_SIZE
     double* accN,               # IN/OUT (K,)
     double* accS1,              # IN/OUT (K, d)
-    double* accS2,              # IN/OUT (K, d, d) lower triangles
+    double* accS2,              # IN/OUT (K, d(d+1)/2) packed lower triangles
 ) noexcept nogil:
     """Whole E-step and statistics of a chunk with small d, component-major.
 
@@ -340,7 +340,7 @@ cdef inline double _full_small_estep_d(
                 W[a * CHUNK_SIZE + i] = e[i] * Dm[a * CHUNK_SIZE + i]
         for a in range(d):
             for b in range(a + 1):
-                accS2[k * d * d + a * d + b] += _lane_dot(
+                accS2[k * _tri(d) + _tri(a) + b] += _lane_dot(
                     W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
     return ll
 
@@ -562,19 +562,25 @@ cdef double _responsibilities_chunk(
     return ll
 
 
+cdef inline Py_ssize_t _tri(Py_ssize_t a) noexcept nogil:
+    """Entries of a packed lower triangle of order a (row a starts there)."""
+    return a * (a + 1) // 2
+
+
 cdef inline void _add_lower(double* S, const floating* G, Py_ssize_t d) noexcept nogil:
-    """S += G on the row-major lower triangle (where syrk wrote G)."""
+    """Packed lower triangle S += the row-major lower triangle of G (where
+    syrk wrote it)."""
     cdef Py_ssize_t a, b
     for a in range(d):
         for b in range(a + 1):
-            S[a * d + b] += G[a * d + b]
+            S[_tri(a) + b] += G[a * d + b]
 
 
 cdef inline void _rank1_lower(
     double* S, double r, const floating* x, const floating* m, Py_ssize_t d,
     floating* diff,             # scratch (d,)
 ) noexcept nogil:
-    """S += r (x - m)(x - m)^T on the row-major lower triangle."""
+    """S += r (x - m)(x - m)^T on a packed lower triangle."""
     cdef Py_ssize_t a, b
     cdef double ra
     for a in range(d):
@@ -582,7 +588,7 @@ cdef inline void _rank1_lower(
     for a in range(d):
         ra = r * diff[a]
         for b in range(a + 1):
-            S[a * d + b] += ra * diff[b]
+            S[_tri(a) + b] += ra * diff[b]
 
 
 cdef void _statistics_chunk(
@@ -594,7 +600,8 @@ cdef void _statistics_chunk(
     const floating* center,     # IN (d,) tied centre c
     const floating* R,          # IN (C, K) s_i r_ik
     double* accS1,              # IN/OUT (K, d)
-    double* accS2,              # IN/OUT full (K,d,d) | tied (d,d) | diag (K,d); lower triangles
+    double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed lower
+                                #        triangles | diag/sph. (K, d)
     floating* W,                # scratch (C, d)
     floating* tmp,              # scratch (max(K*d, d*d),)
 ) noexcept nogil:
@@ -631,13 +638,13 @@ cdef void _statistics_chunk(
                     for j in range(d):
                         W[i * d + j] = sr * (X[i * d + j] - m[j])
                 _gram_lower(W, tmp, <int> C, <int> d)
-                _add_lower(accS2 + k * d * d, tmp, d)
+                _add_lower(accS2 + k * _tri(d), tmp, d)
         else:
             for i in range(C):
                 for k in range(K):
                     r = R[i * K + k]
                     if r != 0.0:
-                        _rank1_lower(accS2 + k * d * d, r, X + i * d,
+                        _rank1_lower(accS2 + k * _tri(d), r, X + i * d,
                                      means + k * d, d, W)
     elif cov_type == COV_TIED:
         # sum_k r_ik = 1, so the tied scatter needs one centre and the
@@ -672,10 +679,21 @@ cdef void _statistics_chunk(
 # --------------------------------------------------------------------------
 
 cdef Py_ssize_t _s2_size(int cov_type, Py_ssize_t K, Py_ssize_t d):
+    """Entries of the S2 output: full (K, d, d), tied (d, d), else (K, d)."""
     if cov_type == COV_FULL:
         return K * d * d
     if cov_type == COV_TIED:
         return d * d
+    return K * d
+
+
+cdef Py_ssize_t _s2_packed(int cov_type, Py_ssize_t K, Py_ssize_t d):
+    """Entries of S2 in a block accumulator: symmetric matrices keep only
+    their packed lower triangles, which halves the accumulators' memory."""
+    if cov_type == COV_FULL:
+        return K * _tri(d)
+    if cov_type == COV_TIED:
+        return _tri(d)
     return K * d
 
 
@@ -687,7 +705,7 @@ def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
     """
     cdef Py_ssize_t n_chunks = (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 8 * (1 + n_components * (1 + n_features)
-                                  + _s2_size(cov_type, n_components, n_features))
+                                  + _s2_packed(cov_type, n_components, n_features))
     cdef Py_ssize_t budget = max(BLOCK_BUDGET_BYTES,
                                  n_samples * n_features * itemsize // 16)
     return pow2_blocks(n_chunks, stride, budget)
@@ -731,10 +749,10 @@ def em_statistics(
     if n_threads < 1:
         n_threads = omp_get_max_threads()
 
-    cdef Py_ssize_t s2_size = _s2_size(cov_type, K, d)
+    cdef Py_ssize_t s2_size = _s2_packed(cov_type, K, d)
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating))
-    # block layout: [loglik, N (K), S1 (K*d), S2 (s2_size)]
+    # block layout: [loglik, N (K), S1 (K*d), S2 (s2_size, packed)]
     cdef Py_ssize_t stride = 1 + K + K * d + s2_size
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
     # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision
@@ -813,24 +831,25 @@ def em_statistics(
                                   C, d, K, cov_type, use_blas, mp, cp, R,
                                   blk + 1 + K, blk + 1 + K + K * d, D, tmp)
 
-    # Reduce the blocks in block order (fixed, thread-independent).
-    cdef double ll = 0.0
-    N[:] = 0.0
-    S1[:, :] = 0.0
-    S2[:] = 0.0
-    for b in range(n_blocks):
+    # Reduce the blocks into the first in block order (fixed,
+    # thread-independent), then unpack.
+    for b in range(1, n_blocks):
         blk = acc + b * stride
-        ll += blk[0]
-        for k in range(K):
-            N[k] += blk[1 + k]
-            for j in range(d):
-                S1[k, j] += blk[1 + K + k * d + j]
+        for j in range(stride):
+            acc[j] += blk[j]
+    cdef double ll = acc[0]
+    for k in range(K):
+        N[k] = acc[1 + k]
+        for j in range(d):
+            S1[k, j] = acc[1 + K + k * d + j]
+    blk = acc + 1 + K + K * d
+    if cov_type == COV_FULL or cov_type == COV_TIED:
+        _unpack_symmetric(blk, S2, K if cov_type == COV_FULL else 1, d)
+    else:
         for j in range(s2_size):
-            S2[j] += blk[1 + K + K * d + j]
+            S2[j] = blk[j]
     free(acc); free(dscratch); free(fscratch)
     free(meansT); free(precT); free(shifted)
-    if cov_type == COV_FULL or cov_type == COV_TIED:
-        _symmetrise_lower(S2, K if cov_type == COV_FULL else 1, d)
     return ll
 
 
@@ -910,12 +929,17 @@ cdef int _prepare_params(
     return 0
 
 
-cdef void _symmetrise_lower(double[::1] S2, Py_ssize_t n_mat, Py_ssize_t d) noexcept:
+cdef void _unpack_symmetric(const double* packed, double[::1] S2, Py_ssize_t n_mat,
+                            Py_ssize_t d) noexcept:
+    """n_mat packed lower triangles -> full symmetric (n_mat, d, d) matrices."""
     cdef Py_ssize_t m, a, b
+    cdef double v
     for m in range(n_mat):
         for a in range(d):
-            for b in range(a):
-                S2[m * d * d + b * d + a] = S2[m * d * d + a * d + b]
+            for b in range(a + 1):
+                v = packed[m * _tri(d) + _tri(a) + b]
+                S2[m * d * d + a * d + b] = v
+                S2[m * d * d + b * d + a] = v
 
 
 def _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
