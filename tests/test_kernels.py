@@ -233,7 +233,7 @@ def test_module_constants():
 
 @pytest.mark.parametrize("covariance_type", TYPES)
 @pytest.mark.parametrize("itemsize", [4, 8])
-@pytest.mark.parametrize("n", [1, 255, 256, 257, 773, 2560, 20000, 10**6])
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 600, 773, 2560, 20000, 10**6])
 @pytest.mark.parametrize("d,K", [(1, 1), (5, 3), (50, 8), (200, 20)])
 def test_n_blocks_for(n, d, K, covariance_type, itemsize):
     code = _em.COVARIANCE_TYPES[covariance_type]
@@ -245,8 +245,10 @@ def test_n_blocks_for(n, d, K, covariance_type, itemsize):
     tri = d * (d + 1) // 2
     s2 = {"full": K * tri, "tied": tri}.get(covariance_type, K * d)
     acc_bytes = nb * 8 * (1 + K + K * d + s2)
-    budget = max(8 * 1024 * 1024, n * d * itemsize // 16)
+    budget = max(1024 * 1024, n * d * itemsize // 32, 4 * acc_bytes // nb)
     assert nb == 1 or acc_bytes <= budget
+    # a few threads must always share the work (blocks are powers of two)
+    assert nb >= min(4, 1 << (n_chunks.bit_length() - 1))
 
 
 def test_n_blocks_several_for_large_inputs():

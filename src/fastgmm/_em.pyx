@@ -42,9 +42,14 @@ cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
     double fg_exp(double x)
 
-# Per-block accumulators may use this much memory, or 1/16 of the input if
-# that is larger: fit must stay within a few percent of the input's size.
-cdef Py_ssize_t BLOCK_BUDGET_BYTES = 4 * 1024 * 1024
+# Per-block accumulators may use this much memory, or 1/BLOCK_BUDGET_FRACTION
+# of the input if that is larger: fit's extra memory must stay a few percent
+# of the input (the fitted model itself is K d^2 numbers per array).
+cdef Py_ssize_t BLOCK_BUDGET_BYTES = 1024 * 1024
+cdef Py_ssize_t BLOCK_BUDGET_FRACTION = 32
+# ... but at least this many blocks (rows permitting), so a few threads
+# always have work to share whatever the budget.
+cdef Py_ssize_t MIN_BLOCKS = 4
 # Up to this many features the 'full' loops run row by row with the feature
 # count a compile-time constant (1..SMALL_D each get an unrolled copy).
 DEF SMALL_D = 8
@@ -707,7 +712,9 @@ def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
     cdef Py_ssize_t stride = 8 * (1 + n_components * (1 + n_features)
                                   + _s2_packed(cov_type, n_components, n_features))
     cdef Py_ssize_t budget = max(BLOCK_BUDGET_BYTES,
-                                 n_samples * n_features * itemsize // 16)
+                                 n_samples * n_features * itemsize
+                                 // BLOCK_BUDGET_FRACTION,
+                                 MIN_BLOCKS * stride)
     return pow2_blocks(n_chunks, stride, budget)
 
 
