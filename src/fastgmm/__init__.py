@@ -10,6 +10,7 @@ from ._base import ConvergenceWarning, NotFittedError
 from ._config import show_config
 from ._datasets import load_iris
 from ._gaussian_mixture import GaussianMixture
+from ._persistence import load
 from ._version import __version__
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "GaussianMixture",
     "NotFittedError",
     "__version__",
+    "load",
     "load_iris",
     "show_config",
 ]

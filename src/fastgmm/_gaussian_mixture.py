@@ -525,3 +525,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion on ``X`` (lower is better)."""
         ll, _ = self._total_log_likelihood(X)
         return -2 * ll + 2 * self._n_parameters()
+
+    def save(self, path):
+        """Save the fitted model to a portable file (an ``.npz``, no pickle).
+
+        Every fitted attribute and constructor parameter is stored in the
+        model's own dtype; :func:`fastgmm.load` restores a model whose
+        predictions are identical.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            Written as given (no extension is appended).
+        """
+        from ._persistence import save_model
+
+        save_model(self, path)

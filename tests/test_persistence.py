@@ -1,0 +1,350 @@
+"""GaussianMixture.save / fastgmm.load: exact round trips, refused bad files."""
+
+import io
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import fastgmm
+from fastgmm import GaussianMixture, NotFittedError
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+FITTED = ("weights_", "means_", "covariances_", "precisions_",
+          "precisions_cholesky_")
+
+
+@pytest.fixture(autouse=True)
+def _one_openmp_thread():
+    # tiny fits: one thread avoids OpenMP start-up costs on a loaded machine
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 1.0], [0.0, 7.0, -2.0]])
+    X = np.vstack([c + rng.normal(size=(200, 3)) @ rng.normal(size=(3, 3)) * 0.7
+                   for c in centers])
+    return np.ascontiguousarray(X)
+
+
+def fitted(X, covariance_type="full", dtype=np.float64, **params):
+    params.setdefault("random_state", 0)
+    return GaussianMixture(3, covariance_type=covariance_type, **params).fit(
+        X.astype(dtype))
+
+
+def roundtrip(model):
+    buf = io.BytesIO()
+    model.save(buf)
+    buf.seek(0)
+    return fastgmm.load(buf)
+
+
+def assert_same_model(a, b, X):
+    for name in FITTED:
+        va, vb = getattr(a, name), getattr(b, name)
+        assert vb.dtype == va.dtype and vb.shape == va.shape, name
+        np.testing.assert_array_equal(vb, va, err_msg=name)
+    assert b.converged_ == a.converged_ and b.n_iter_ == a.n_iter_
+    assert b.lower_bound_ == a.lower_bound_
+    assert b.lower_bounds_ == a.lower_bounds_
+    assert b.n_features_in_ == a.n_features_in_
+    Xa = X.astype(a.means_.dtype)
+    np.testing.assert_array_equal(b.predict(Xa), a.predict(Xa))
+    np.testing.assert_array_equal(b.predict_proba(Xa), a.predict_proba(Xa))
+    np.testing.assert_array_equal(b.score_samples(Xa), a.score_samples(Xa))
+    assert b.bic(Xa) == a.bic(Xa) and b.aic(Xa) == a.aic(Xa)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_roundtrip_is_exact(data, covariance_type, dtype, tmp_path):
+    gm = fitted(data, covariance_type, dtype)
+    path = tmp_path / "model.npz"
+    gm.save(path)
+    loaded = fastgmm.load(path)
+    assert type(loaded) is GaussianMixture
+    assert loaded.means_.dtype == dtype          # float32 stays float32
+    assert_same_model(gm, loaded, data)
+    assert loaded.get_params() == gm.get_params()
+    # an int random_state: sampling restarts from the same seed
+    np.testing.assert_array_equal(loaded.sample(50)[0], gm.sample(50)[0])
+    assert "feature_names_in_" not in vars(loaded)
+
+
+def test_path_is_used_as_given(data, tmp_path):
+    gm = fitted(data)
+    path = tmp_path / "model.gmm"
+    gm.save(str(path))
+    assert path.exists() and not (tmp_path / "model.gmm.npz").exists()
+    assert_same_model(gm, fastgmm.load(str(path)), data)
+
+
+def test_all_parameters_roundtrip(data):
+    K, d = 3, data.shape[1]
+    gm = GaussianMixture(
+        K, covariance_type="diag", tol=1e-5, reg_covar=1e-4, max_iter=7,
+        n_init=2, init_params="random_from_data", weights_init=[0.2, 0.3, 0.5],
+        means_init=data[:K], precisions_init=np.ones((K, d)), random_state=5,
+        warm_start=True, verbose=0, verbose_interval=3, n_threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(data)
+    loaded = roundtrip(gm)
+    params, want = loaded.get_params(), gm.get_params()
+    for name in ("weights_init", "means_init", "precisions_init"):
+        np.testing.assert_array_equal(params.pop(name), np.asarray(want.pop(name)))
+    assert params == want
+    assert_same_model(gm, loaded, data)
+    # warm_start continues from the restored solution exactly as from the original
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gm.fit(data)
+        loaded.fit(data)
+    assert_same_model(gm, loaded, data)
+
+
+def test_random_state_instance_keeps_its_state(data):
+    gm = fitted(data, random_state=np.random.RandomState(7))
+    gm.sample(3)                     # advance the generator
+    loaded = roundtrip(gm)
+    assert isinstance(loaded.random_state, np.random.RandomState)
+    np.testing.assert_array_equal(loaded.sample(20)[0], gm.sample(20)[0])
+
+
+def test_max_iter_zero_model(data):
+    # no EM iteration: lower bound -inf, no lower_bounds_, not converged
+    gm = fitted(data, max_iter=0)
+    assert gm.lower_bound_ == -np.inf
+    loaded = roundtrip(gm)
+    assert loaded.lower_bound_ == -np.inf and loaded.lower_bounds_ == []
+    assert_same_model(gm, loaded, data)
+
+
+class _Frame:
+    """Just enough of a DataFrame for fastgmm to record feature names."""
+
+    def __init__(self, X, columns):
+        self._X, self.columns = X, columns
+        self.iloc = None
+
+    def to_numpy(self):
+        return self._X
+
+
+def test_feature_names_roundtrip(data):
+    gm = GaussianMixture(2, random_state=0).fit(_Frame(data, ["a", "b", "c"]))
+    loaded = roundtrip(gm)
+    assert loaded.feature_names_in_.dtype == object
+    assert list(loaded.feature_names_in_) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="feature names should match"):
+        loaded.predict(_Frame(data, ["a", "c", "b"]))
+
+
+def test_ill_conditioned_float32_model_loads(tmp_path):
+    # a near-constant feature and a large offset: the fitted covariance is
+    # badly conditioned and its float32 inverse is far from exact; the
+    # consistency checks must still accept the model
+    rng = np.random.default_rng(1)
+    X = (rng.normal(size=(3000, 3)) * [1.0, 10.0, 1e-3] + 1e3).astype(np.float32)
+    for covariance_type in COVARIANCE_TYPES:
+        gm = GaussianMixture(8, covariance_type=covariance_type,
+                             random_state=0).fit(X)
+        assert_same_model(gm, roundtrip(gm), X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pickle_roundtrip(data, dtype):
+    gm = fitted(data, "tied", dtype)
+    loaded = pickle.loads(pickle.dumps(gm))
+    assert_same_model(gm, loaded, data)
+
+
+def test_unfitted_model_cannot_be_saved(tmp_path):
+    with pytest.raises(NotFittedError):
+        GaussianMixture(2).save(tmp_path / "m.npz")
+
+
+def test_unsaveable_random_state(data, tmp_path):
+    gm = fitted(data)
+    gm.random_state = np.random.default_rng(0)  # not something fit accepts
+    with pytest.raises(TypeError, match="Cannot save random_state"):
+        gm.save(tmp_path / "m.npz")
+
+
+# ----------------------------------------------------------- bad files
+def _arrays(model):
+    buf = io.BytesIO()
+    model.save(buf)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _write(path, arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def _meta(arrays):
+    return json.loads(str(arrays["metadata"]))
+
+
+def _with_meta(arrays, **changes):
+    meta = _meta(arrays)
+    meta.update(changes)
+    arrays["metadata"] = np.asarray(json.dumps(meta))
+    return arrays
+
+
+def _set(arrays, name, value):
+    arrays[name] = value
+    return arrays
+
+
+@pytest.fixture(scope="module")
+def models(data):
+    return {t: fitted(data, t) for t in COVARIANCE_TYPES}
+
+
+def _corrupt():
+    """(name, covariance type, arrays -> arrays, expected message)."""
+    def full(f):
+        return ("full", f)
+
+    cases = {
+        "no metadata": full(lambda a: {k: v for k, v in a.items() if k != "metadata"}),
+        "other format": full(lambda a: _with_meta(a, format="something.else")),
+        "newer version": full(lambda a: _with_meta(a, format_version=99)),
+        "bad version": full(lambda a: _with_meta(a, format_version="1")),
+        "bad json": full(lambda a: _set(a, "metadata", np.asarray("{not json"))),
+        "unknown param": full(lambda a: _with_meta(
+            a, params={**_meta(a)["params"], "colour": "red"})),
+        "invalid param": full(lambda a: _with_meta(
+            a, params={**_meta(a)["params"], "covariance_type": "bogus"})),
+        "missing array": full(lambda a: {k: v for k, v in a.items()
+                                         if k != "precisions_cholesky_"}),
+        "wrong means shape": full(lambda a: _set(a, "means_", a["means_"][:, :2])),
+        "wrong K": full(lambda a: _set(a, "weights_", np.full(4, 0.25))),
+        "nan means": full(lambda a: _set(a, "means_", a["means_"] * np.nan)),
+        "mixed dtypes": full(lambda a: _set(a, "means_",
+                                            a["means_"].astype(np.float32))),
+        "weights sum": full(lambda a: _set(a, "weights_", a["weights_"] * 2)),
+        "precisions not PD": full(lambda a: _set(a, "precisions_",
+                                                 -a["precisions_"])),
+        "precisions mismatch": full(lambda a: _set(a, "precisions_",
+                                                   a["precisions_"] * 1.5)),
+        "cholesky not triangular": full(lambda a: _set(
+            a, "precisions_cholesky_",
+            np.swapaxes(a["precisions_cholesky_"], 1, 2).copy())),
+        "covariances mismatch": full(lambda a: _set(a, "covariances_",
+                                                    a["covariances_"] * 1.5)),
+        "covariances not PD": full(lambda a: _set(a, "covariances_",
+                                                  -a["covariances_"])),
+        "diag negative precision": ("diag", lambda a: _set(
+            a, "precisions_", -a["precisions_"])),
+        "spherical mismatch": ("spherical", lambda a: _set(
+            a, "covariances_", a["covariances_"] * 2)),
+        "tied not symmetric": ("tied", lambda a: _set(
+            a, "precisions_", a["precisions_"] + np.triu(np.ones(3), 1))),
+        "lower_bounds length": full(lambda a: _set(a, "lower_bounds_",
+                                                   a["lower_bounds_"][:-1])),
+        "n_features": full(lambda a: _with_meta(a, n_features_in_=4)),
+        "object array": full(lambda a: _set(a, "lower_bounds_",
+                                            np.array([1.0, "x"], dtype=object))),
+    }
+    messages = {
+        "no metadata": "no metadata",
+        "other format": "not a fastgmm GaussianMixture model",
+        "newer version": "unsupported model format version 99.*newer fastgmm",
+        "bad version": "unknown model format version",
+        "bad json": "not valid JSON",
+        "unknown param": "unknown parameters",
+        "invalid param": "invalid parameters.*covariance_type",
+        "missing array": "missing arrays precisions_cholesky_",
+        "wrong means shape": r"means_ has shape \(3, 2\), expected \(3, 3\)",
+        "wrong K": r"weights_ has shape \(4,\)",
+        "nan means": "means_ contains NaN",
+        "mixed dtypes": "dtype",
+        "weights sum": "weights_ are not non-negative and summing to 1",
+        "precisions not PD": "precisions_ of component 0 is not positive definite",
+        "precisions mismatch": "precisions_ of component 0 do not match",
+        "cholesky not triangular": "not upper triangular",
+        "covariances mismatch": "covariances_ of component 0 do not match",
+        "covariances not PD": "covariances_ of component 0 is not positive definite",
+        "diag negative precision": "precisions_ of component 0 is not positive",
+        "spherical mismatch": "covariances_ of component 0 do not match",
+        "tied not symmetric": "precisions_ of the tied component is not symmetric",
+        "lower_bounds length": "lower_bounds_ must hold",
+        "n_features": "means_ has shape",
+        "object array": "not a readable fastgmm model file",
+    }
+    return [pytest.param(t, f, messages[name], id=name)
+            for name, (t, f) in cases.items()]
+
+
+@pytest.mark.parametrize("covariance_type, corrupt, message", _corrupt())
+def test_corrupted_file_is_refused(models, covariance_type, corrupt, message,
+                                   tmp_path):
+    path = _write(tmp_path / "bad.npz", corrupt(_arrays(models[covariance_type])))
+    with pytest.raises(ValueError, match=message):
+        fastgmm.load(path)
+
+
+def test_intact_file_passes_the_same_checks(models, tmp_path):
+    # the corruption cases above start from these files, which load fine
+    for model in models.values():
+        fastgmm.load(_write(tmp_path / "ok.npz", _arrays(model)))
+
+
+def test_not_a_model_file(tmp_path):
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ValueError, match="not a fastgmm model file"):
+        fastgmm.load(tmp_path / "text.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not a fastgmm model file"):
+        fastgmm.load(tmp_path / "array.npy")
+    np.savez(tmp_path / "data.npz", X=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="no metadata"):
+        fastgmm.load(tmp_path / "data.npz")
+    with pytest.raises(FileNotFoundError):
+        fastgmm.load(tmp_path / "missing.npz")
+
+
+def test_truncated_file_is_refused(models, tmp_path):
+    buf = io.BytesIO()
+    models["full"].save(buf)
+    path = tmp_path / "cut.npz"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ValueError, match="not a readable fastgmm model file"):
+        fastgmm.load(path)
+
+
+class _Payload:
+    """Unpickling this would create a file: proof that load never unpickles."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_load_never_runs_pickled_code(models, tmp_path):
+    marker = tmp_path / "pwned"
+    arrays = _arrays(models["full"])
+    arrays["metadata"] = np.array([_Payload(str(marker))], dtype=object)
+    path = tmp_path / "evil.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)  # pickles the object array
+    with pytest.raises(ValueError, match="not a readable fastgmm model file"):
+        fastgmm.load(path)
+    assert not marker.exists()
