@@ -11,9 +11,11 @@ import io
 import os
 
 import pytest
+import threadpoolctl
 from threadpoolctl import threadpool_info
 
 import fastgmm
+from fastgmm import _config
 from fastgmm._config import openmp_runtime_info
 from fastgmm._openmp_helpers import openmp_enabled, openmp_max_threads
 
@@ -79,6 +81,39 @@ def test_show_config_reports_the_openmp_runtime(other_openmp_loaded):
     # Everything threadpoolctl sees is listed as well.
     assert any(lib["filepath"] == runtime["filepath"]
                for lib in info["threadpools"])
+
+
+def _fake_openmp(path):
+    return {"user_api": "openmp", "internal_api": "openmp", "prefix": "libgomp",
+            "filepath": path, "version": None, "num_threads": 2}
+
+
+@needs_openmp
+def test_runtime_lookup_without_symbol_lookup(monkeypatch, tmp_path):
+    """Where the symbol lookup is impossible (Windows), a runtime bundled in
+    the wheel is taken, else a lone runtime; several unbundled ones are
+    ambiguous and reported as not found."""
+    monkeypatch.setattr(_config, "_omp_entry_address", lambda path: None)
+    libs_dir = _config._bundle_dirs()[0]
+    bundled = os.path.join(libs_dir, "libgomp-0123abcd.so.1.0.0")
+    system = str(tmp_path / "libgomp.so.1")
+    other = str(tmp_path / "other" / "libgomp-feedbeef.so.1.0.0")
+
+    def use(*paths):
+        monkeypatch.setattr(threadpoolctl, "threadpool_info",
+                            lambda: [_fake_openmp(p) for p in paths])
+
+    use(system, bundled)
+    info = openmp_runtime_info()
+    assert info["filepath"] == bundled and info["bundled"] is True
+    use(system)
+    info = openmp_runtime_info()
+    assert info["filepath"] == system and info["bundled"] is False
+    use(system, other)
+    assert openmp_runtime_info() is None
+    buf = io.StringIO()
+    assert fastgmm.show_config(file=buf)["openmp_runtime"] is None
+    assert "OpenMP runtime:    not found" in buf.getvalue()
 
 
 @pytest.mark.skipif(openmp_enabled(), reason="built with OpenMP")
