@@ -1,8 +1,10 @@
 """Build facts and thread settings."""
 
 import contextlib
+import ctypes
 import os
 
+from . import _openmp_helpers
 from ._openmp_helpers import openmp_enabled, openmp_max_threads
 from ._version import __version__
 
@@ -43,6 +45,75 @@ def single_threaded_blas():
         yield
 
 
+def _omp_entry_address(path):
+    """Address ``omp_get_max_threads`` resolves to from the shared object at
+    ``path`` (searching its dependencies too), or None where that lookup is
+    not possible (Windows looks only at a DLL's own exports)."""
+    try:
+        return ctypes.cast(ctypes.CDLL(path).omp_get_max_threads,
+                           ctypes.c_void_p).value
+    except (OSError, AttributeError):
+        return None
+
+
+def _bundle_dirs():
+    """Where a repaired wheel keeps its runtime libraries: auditwheel and
+    delvewheel use ``fastgmm.libs`` beside the package, delocate
+    ``fastgmm/.dylibs`` inside it."""
+    pkg_dir = os.path.dirname(os.path.realpath(_openmp_helpers.__file__))
+    return (os.path.join(os.path.dirname(pkg_dir), "fastgmm.libs"),
+            os.path.join(pkg_dir, ".dylibs"))
+
+
+def _is_inside(path, directory):
+    try:
+        return os.path.commonpath([path, directory]) == directory
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def openmp_runtime_info():
+    """The OpenMP runtime library fastgmm's kernels call.
+
+    Other packages in the process may load their own OpenMP runtime
+    (scikit-learn bundles one), so threadpoolctl can list several; the one
+    reported is the library whose ``omp_get_max_threads`` the compiled
+    kernels are linked to.
+
+    Returns
+    -------
+    info : dict or None
+        threadpoolctl's entry for that library (``filepath``, ``prefix``,
+        ``internal_api``, ``version``, ``num_threads``) plus ``bundled``:
+        whether the file ships inside the fastgmm wheel.  None when the
+        kernels were built without OpenMP or the library cannot be found.
+    """
+    if not openmp_enabled():
+        return None
+    from threadpoolctl import threadpool_info
+
+    keys = ("filepath", "prefix", "internal_api", "version", "num_threads")
+    candidates = [{k: lib.get(k) for k in keys} for lib in threadpool_info()
+                  if lib.get("user_api") == "openmp"]
+    target = _omp_entry_address(_openmp_helpers.__file__)
+    found = None
+    if target is not None:
+        found = next((lib for lib in candidates
+                      if _omp_entry_address(lib["filepath"]) == target), None)
+    if found is None:
+        # No symbol lookup here: a bundled copy is ours; else a lone runtime.
+        bundled = [lib for lib in candidates
+                   if any(_is_inside(os.path.realpath(lib["filepath"]), d)
+                          for d in _bundle_dirs())]
+        pool = bundled or candidates
+        found = pool[0] if len(pool) == 1 else None
+    if found is not None:
+        path = os.path.realpath(found["filepath"])
+        found["bundled"] = any(_is_inside(path, os.path.realpath(d))
+                               for d in _bundle_dirs())
+    return found
+
+
 def show_config(file=None):
     """Print and return fastgmm's build and runtime configuration.
 
@@ -50,9 +121,11 @@ def show_config(file=None):
     -------
     info : dict
         ``version``, ``openmp`` (whether the kernels were compiled with
-        OpenMP), ``default_n_threads`` (threads a fit uses with
-        ``n_threads=None``) and ``blas`` (the BLAS libraries threadpoolctl
-        sees, with their threading layers).
+        OpenMP), ``openmp_runtime`` (the OpenMP library the kernels call,
+        see :func:`openmp_runtime_info`; None without OpenMP),
+        ``default_n_threads`` (threads a fit uses with ``n_threads=None``),
+        ``kernels`` (the kernel build in use) and ``threadpools`` (every
+        BLAS/OpenMP library threadpoolctl sees in the process).
     """
     from ._dispatch import variant
 
@@ -63,6 +136,10 @@ def show_config(file=None):
         "kernels": variant,
     }
     try:
+        info["openmp_runtime"] = openmp_runtime_info()
+    except Exception as exc:  # threadpoolctl is a dependency, but never fail here
+        info["openmp_runtime"] = f"unavailable: {exc}"
+    try:
         from threadpoolctl import threadpool_info
 
         info["threadpools"] = [
@@ -70,10 +147,19 @@ def show_config(file=None):
                                                    "num_threads", "filepath")}
             for lib in threadpool_info()
         ]
-    except Exception as exc:  # threadpoolctl is a dependency, but never fail here
+    except Exception as exc:
         info["threadpools"] = f"unavailable: {exc}"
+    runtime = info["openmp_runtime"]
+    if isinstance(runtime, dict):
+        runtime = (f"{runtime['prefix']}"
+                   f"{' ' + runtime['version'] if runtime['version'] else ''}"
+                   f" ({runtime['num_threads']} threads) {runtime['filepath']}"
+                   f"{' [bundled]' if runtime['bundled'] else ''}")
+    elif runtime is None:
+        runtime = "none" if not info["openmp"] else "not found"
     lines = [f"fastgmm {info['version']}",
              f"  OpenMP:            {'on' if info['openmp'] else 'off'}",
+             f"  OpenMP runtime:    {runtime}",
              f"  default n_threads: {info['default_n_threads']}",
              f"  kernels:           {info['kernels']}"]
     if isinstance(info["threadpools"], list):

@@ -1,0 +1,2 @@
+# The AVX2 + FMA build of _em: the same names and signatures.
+from ._em import *
