@@ -136,10 +136,12 @@ venv_py="$work/venv/bin/python"
 quiet "$work/install.log" "$venv_py" -m pip install --upgrade pip
 quiet "$work/install-wheel.log" "$venv_py" -m pip install "$repaired[test]"
 
-# From here on: run in a directory holding only a copy of tests/, with
-# PYTHONPATH unset, so only the installed copy of fastgmm can be imported.
+# From here on: run in a directory holding only a copy of tests/ and the
+# README (tests/test_readme.py runs its examples), with PYTHONPATH unset, so
+# only the installed copy of fastgmm can be imported.
 mkdir "$work/run"
 cp -R "$work/clone/tests" "$work/run/tests"
+cp "$work/clone/README.md" "$work/run/README.md"
 cd "$work/run"
 unset PYTHONPATH
 
