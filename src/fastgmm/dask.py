@@ -74,15 +74,20 @@ def _task_threads(n_threads):
 
 
 def _check_block(x, w):
-    """(finite status of x, weight status, weight sum) of one block."""
+    """Counts (blocks with NaN, with inf; weights with NaN, inf, negative)
+    and the weight sum of one block, to be summed over the blocks."""
     status = finite_status(np.ascontiguousarray(x), 1) if x.size else 0
+    out = np.zeros(6)
+    out[0], out[1] = status == 1, status == 2
     if w is None:
-        return np.array([status, 0, float(x.shape[0])])
+        out[5] = x.shape[0]
+        return out
     w = np.ascontiguousarray(w, dtype=np.float64)
     w_status = finite_status_1d(w)
-    if not w_status and np.any(w < 0):
-        w_status = 3
-    return np.array([status, w_status, float(w.sum())])
+    out[2], out[3] = w_status == 1, w_status == 2
+    out[4] = not w_status and bool(np.any(w < 0))
+    out[5] = w.sum()
+    return out
 
 
 def _em_block(x, w, params):
@@ -190,11 +195,15 @@ def _check_dask_weights(sample_weight, X):
         return None
     if np.isscalar(sample_weight):
         return da.full((X.shape[0],), float(sample_weight), chunks=(X.chunks[0],))
-    w = sample_weight if isinstance(sample_weight, da.Array) else da.from_array(
-        np.asarray(sample_weight), chunks=(X.chunks[0],))
+    if isinstance(sample_weight, da.Array):
+        w = sample_weight
+    else:
+        w = np.asarray(sample_weight)
+        if w.ndim == 1 and w.shape[0] == X.shape[0]:
+            w = da.from_array(w, chunks=(X.chunks[0],))
     if w.ndim != 1:
         raise ValueError("Sample weights must be 1D array or scalar")
-    if any(np.isnan(c) for c in w.chunks[0]):
+    if isinstance(w, da.Array) and any(np.isnan(c) for c in w.chunks[0]):
         w = w.compute_chunk_sizes()
     if w.shape[0] != X.shape[0]:
         raise ValueError(f"sample_weight.shape == {w.shape}, expected "
@@ -241,38 +250,68 @@ class DaskSource:
             raise ValueError(
                 f"Found array with {self.n_samples} sample(s) (shape={X.shape}) while "
                 f"a minimum of 2 is required by {name}.")
-        checks = dask.compute(*[dask.delayed(_check_block, pure=True)(xb, wb)
-                                for xb, wb in zip(self._xb, self._wb)])
-        status = list(checks)
-        if any(c[0] == 1 for c in status):
+        nan, inf, w_nan, w_inf, w_neg, total = self._map(_check_block)
+        if nan:
             raise ValueError(
                 f"Input X contains NaN.\n{name} does not accept missing values encoded "
                 "as NaN natively. Impute or drop them first.")
-        if any(c[0] == 2 for c in status):
+        if inf:
             raise ValueError(
                 f"Input X contains infinity or a value too large for {self.dtype!r}.")
-        if any(c[1] in (1, 2) for c in status):
-            kind = "NaN." if any(c[1] == 1 for c in status) else "infinity."
-            raise ValueError("Input sample_weight contains " + kind)
-        if any(c[1] == 3 for c in status):
+        if w_nan or w_inf:
+            raise ValueError("Input sample_weight contains "
+                             + ("NaN." if w_nan else "infinity."))
+        if w_neg:
             raise ValueError("Negative values in data passed to `sample_weight`")
-        total = 0.0
-        for c in status:
-            total += float(c[2])
+        total = float(total)
         if self.weighted and not total > 0:
             raise ValueError("Sample weights must contain at least one positive "
                              "value; they all are zero.")
         self.total_weight = total
 
     # -------------------------------------------------------------- util
-    def _map(self, func, *args):
-        """``func(x_block, w_block, *args)`` on every block; the results
-        summed in a fixed tree and computed (one round trip)."""
+    def _holders(self):
+        """Workers holding each block, when a distributed client runs the
+        graphs and the blocks are persisted; else None."""
+        try:
+            from distributed import default_client
+
+            client = default_client()
+        except (ImportError, ValueError):
+            return None
+        if dask.base.get_scheduler() != client.get:
+            return None
+        try:
+            who_has = client.who_has(self.X)
+        except Exception:  # not persisted, or the scheduler cannot say
+            return None
+        return [list(who_has.get(xb.key, ())) for xb in self._xb]
+
+    def reduction(self, func, *args, per_block=None):
+        """Delayed sum, up a fixed tree, of ``func(x_block, w_block, *args)``
+        over the blocks (``func(x_block, w_block, per_block[i], *args)`` when
+        ``per_block`` is given)."""
         # Arguments go into the graph once; every task depends on that key.
         shared = dask.delayed(args, pure=True, traverse=False)
-        parts = [dask.delayed(_apply, pure=True)(func, xb, wb, shared)
-                 for xb, wb in zip(self._xb, self._wb)]
-        (total,) = dask.compute(_tree_sum(parts))
+        holders = self._holders() or [()] * len(self._xb)
+        extra = [()] * len(self._xb) if per_block is None else \
+            [(e,) for e in per_block]
+        parts = []
+        for xb, wb, where, ex in zip(self._xb, self._wb, holders, extra):
+            task = dask.delayed(_apply, pure=True)
+            if where:
+                # Run where the block lives: the scheduler would otherwise
+                # sometimes move a whole block to a less busy worker.  Loose,
+                # so a lost worker's blocks run wherever Dask recomputes them.
+                with dask.annotate(workers=where, allow_other_workers=True):
+                    parts.append(task(func, xb, wb, shared, ex))
+            else:
+                parts.append(task(func, xb, wb, shared, ex))
+        return _tree_sum(parts)
+
+    def _map(self, func, *args, per_block=None):
+        """Compute :meth:`reduction` (one round trip to the scheduler)."""
+        (total,) = dask.compute(self.reduction(func, *args, per_block=per_block))
         return total
 
     # ----------------------------------------------------------- passes
@@ -310,11 +349,8 @@ class DaskSource:
     def random_statistics(self, random_state, centers, center, cov_code, use_blas,
                           n_threads):
         seeds = random_state.randint(np.iinfo(np.int32).max, size=len(self._xb))
-        shared = dask.delayed((centers, center, cov_code, use_blas,
-                               self._task_n_threads), pure=True, traverse=False)
-        parts = [dask.delayed(_apply_seeded, pure=True)(xb, wb, int(seed), shared)
-                 for xb, wb, seed in zip(self._xb, self._wb, seeds)]
-        (out,) = dask.compute(_tree_sum(parts))
+        out = self._map(_random_block, centers, center, cov_code, use_blas,
+                        self._task_n_threads, per_block=[int(x) for x in seeds])
         return self._unpack(out, centers.shape[0])
 
     def take(self, rows):
@@ -330,12 +366,8 @@ class DaskSource:
         return np.ascontiguousarray(Xu[inverse], dtype=self.dtype), wr
 
 
-def _apply(func, x, w, args):
-    return func(x, w, *args)
-
-
-def _apply_seeded(x, w, seed, args):
-    return _random_block(x, w, seed, *args)
+def _apply(func, x, w, args, extra):
+    return func(x, w, *extra, *args)
 
 
 # ------------------------------------------------------------ public API
