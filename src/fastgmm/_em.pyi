@@ -7,6 +7,7 @@ CHUNK: int
 def n_blocks_for(
     n_samples: int, n_features: int, n_components: int, cov_type: int, itemsize: int
 ) -> int: ...
+def em_stride(n_features: int, n_components: int, cov_type: int) -> int: ...
 def em_statistics(
     X: NDArray[np.floating],  # (n, d) C-contiguous, float32 or float64
     sample_weight: NDArray[np.floating],  # (n,) or (0,)
@@ -38,3 +39,29 @@ def predict(
 ) -> None: ...
 
 def vector_exp(x: np.ndarray, out: np.ndarray) -> None: ...
+
+def em_accumulate(
+    X: NDArray[np.floating],  # (n, d) the whole data
+    sample_weight: NDArray[np.floating],  # (n,) or (0,)
+    means: NDArray[np.floating],
+    prec_chol: NDArray[np.floating],
+    log_norm: NDArray[np.float64],
+    center: NDArray[np.floating],
+    cov_type: int,
+    use_blas: bool,
+    n_threads: int,
+    acc: NDArray[np.float64],  # in/out (n_blocks_for(...), em_stride(...))
+    block_lo: int,
+    block_hi: int,
+    chunk_lo: int,
+    chunk_hi: int,
+    labels: NDArray[np.int32] | None = ...,
+    resp: NDArray[np.floating] | None = ...,
+) -> None: ...
+def em_reduce(
+    acc: NDArray[np.float64],
+    cov_type: int,
+    N: NDArray[np.float64],  # out (K,)
+    S1: NDArray[np.float64],  # out (K, d)
+    S2: NDArray[np.float64],  # out flat
+) -> float: ...

@@ -36,7 +36,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport floating, CHUNK_SIZE, pow2_blocks
+from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_chunks
 
 cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
@@ -702,6 +702,12 @@ cdef Py_ssize_t _s2_packed(int cov_type, Py_ssize_t K, Py_ssize_t d):
     return K * d
 
 
+def em_stride(Py_ssize_t n_features, Py_ssize_t n_components, int cov_type):
+    """Doubles per block accumulator: [loglik, N (K), S1 (K*d), S2 (packed)]."""
+    return 1 + n_components + n_components * n_features + _s2_packed(
+        cov_type, n_components, n_features)
+
+
 def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
                  Py_ssize_t n_components, int cov_type, Py_ssize_t itemsize):
     """Number of accumulation blocks for a problem of this size.
@@ -709,8 +715,7 @@ def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
     See ``_common.pow2_blocks``: a function of the problem only.
     """
     cdef Py_ssize_t n_chunks = (n_samples + CHUNK_SIZE - 1) // CHUNK_SIZE
-    cdef Py_ssize_t stride = 8 * (1 + n_components * (1 + n_features)
-                                  + _s2_packed(cov_type, n_components, n_features))
+    cdef Py_ssize_t stride = 8 * em_stride(n_features, n_components, cov_type)
     cdef Py_ssize_t budget = max(BLOCK_BUDGET_BYTES,
                                  n_samples * n_features * itemsize
                                  // BLOCK_BUDGET_FRACTION,
@@ -718,51 +723,28 @@ def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t n_features,
     return pow2_blocks(n_chunks, stride, budget)
 
 
-def em_statistics(
+cdef int _accumulate(
     const floating[:, ::1] X,            # IN (n, d)
-    const floating[::1] sample_weight,   # IN (n,) or (0,) for unit weights
-    const floating[:, ::1] means,        # IN (K, d) means; centres of S2
-    const floating[::1] prec_chol,       # IN flat: full K*d*d, tied d*d, diag K*d, sph K
+    const floating[::1] sample_weight,   # IN (n,) or (0,)
+    const floating[:, ::1] means,        # IN (K, d)
+    const floating[::1] prec_chol,       # IN flat precision factors
     const double[::1] log_norm,          # IN (K,)
-    const floating[::1] center,          # IN (d,) tied centre (any (d,) otherwise)
-    int cov_type,
-    bint use_blas,
-    int n_threads,
-    double[::1] N,                       # OUT (K,)
-    double[:, ::1] S1,                   # OUT (K, d)
-    double[::1] S2,                      # OUT flat; full/tied symmetric
-    const int[::1] labels=None,          # IN (n,) hard labels (RESP_LABELS)
-    const floating[:, ::1] resp=None,    # IN (n, K) responsibilities (RESP_GIVEN)
-):
-    """One pass over ``X``: responsibilities and sufficient statistics.
-
-    With neither ``labels`` nor ``resp`` the responsibilities come from the
-    parameters (E-step); with ``labels`` they are one-hot; with ``resp`` they
-    are taken as given (rows should sum to one).  Returns
-    ``sum_i s_i log p(x_i)`` (meaningful for the E-step only).
-    """
+    const floating[::1] center,          # IN (d,)
+    int cov_type, bint use_blas, int n_threads, int mode,
+    const int* labp,                     # IN (n,) labels (RESP_LABELS) or NULL
+    const floating* rp,                  # IN (n, K) resp (RESP_GIVEN) or NULL
+    double* acc,                         # IN/OUT (n_blocks, stride) accumulators
+    Py_ssize_t n_blocks, Py_ssize_t block_lo, Py_ssize_t block_hi,
+    Py_ssize_t chunk_lo, Py_ssize_t chunk_hi,
+) except -1:
+    """Add the stripe [chunk_lo, chunk_hi) of blocks [block_lo, block_hi)
+    to their accumulators (see ``_common.stripe_chunks``)."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
-    cdef int mode = RESP_ESTEP
-    if labels is not None:
-        mode = RESP_LABELS
-        if labels.shape[0] != n:
-            raise ValueError("labels must have one entry per row")
-    elif resp is not None:
-        mode = RESP_GIVEN
-        if resp.shape[0] != n or resp.shape[1] != K:
-            raise ValueError("resp must have shape (n_samples, n_components)")
-    _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
-                  cov_type, N, S1, S2)
-    if n_threads < 1:
-        n_threads = omp_get_max_threads()
-
-    cdef Py_ssize_t s2_size = _s2_packed(cov_type, K, d)
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
-    cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating))
-    # block layout: [loglik, N (K), S1 (K*d), S2 (s2_size, packed)]
-    cdef Py_ssize_t stride = 1 + K + K * d + s2_size
+    cdef Py_ssize_t stride = em_stride(d, K, cov_type)
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
-    # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision
+    # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision;
+    # the small-d full E-step uses its own (K + 3d + 2) * C doubles instead
     cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
                                if _full_gemm(cov_type, use_blas, d) else 0)
     cdef bint small_full = cov_type == COV_FULL and not use_blas and d <= SMALL_D
@@ -770,8 +752,8 @@ def em_statistics(
                                else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
                                + ystride)
-
-    cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
+    if block_hi <= block_lo or chunk_hi <= chunk_lo:
+        return 0
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
     cdef floating* meansT
@@ -780,8 +762,8 @@ def em_statistics(
     cdef int status = _prepare_params(cov_type, use_blas, K, d, &means[0, 0],
                                       &prec_chol[0], &center[0], &meansT, &precT,
                                       &shifted)
-    if acc == NULL or dscratch == NULL or fscratch == NULL or status != 0:
-        free(acc); free(dscratch); free(fscratch)
+    if dscratch == NULL or fscratch == NULL or status != 0:
+        free(dscratch); free(fscratch)
         free(meansT); free(precT); free(shifted)
         raise MemoryError("fastgmm: could not allocate EM scratch buffers")
 
@@ -791,9 +773,7 @@ def em_statistics(
     cdef const floating* pp = &prec_chol[0]
     cdef const floating* cp = &center[0]
     cdef const double* lnp = &log_norm[0]
-    cdef const int* labp = &labels[0] if mode == RESP_LABELS else NULL
-    cdef const floating* rp = &resp[0, 0] if mode == RESP_GIVEN else NULL
-    cdef Py_ssize_t b, c, i, j, k, i0, i1, C, tid
+    cdef Py_ssize_t b, c, c0, c1, i0, i1, C, tid
     cdef double* blk
     cdef double* logp
     cdef floating* R
@@ -805,14 +785,15 @@ def em_statistics(
         prec_used = precT
 
     with nogil:
-        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
+        for b in prange(block_lo, block_hi, schedule='dynamic', num_threads=n_threads):
             tid = threadid()
             logp = dscratch + tid * dstride
             R = fscratch + tid * fstride
             D = R + CHUNK_SIZE * K
             tmp = D + CHUNK_SIZE * d
             blk = acc + b * stride
-            for c in range(b * n_chunks // n_blocks, (b + 1) * n_chunks // n_blocks):
+            stripe_chunks(b, n_chunks, n_blocks, chunk_lo, chunk_hi, &c0, &c1)
+            for c in range(c0, c1):
                 i0 = c * CHUNK_SIZE
                 i1 = min(i0 + CHUNK_SIZE, n)
                 C = i1 - i0
@@ -837,27 +818,162 @@ def em_statistics(
                 _statistics_chunk(Xp + i0 * d, swp + i0 if swp != NULL else NULL,
                                   C, d, K, cov_type, use_blas, mp, cp, R,
                                   blk + 1 + K, blk + 1 + K + K * d, D, tmp)
-
-    # Reduce the blocks into the first in block order (fixed,
-    # thread-independent), then unpack.
-    for b in range(1, n_blocks):
-        blk = acc + b * stride
-        for j in range(stride):
-            acc[j] += blk[j]
-    cdef double ll = acc[0]
-    for k in range(K):
-        N[k] = acc[1 + k]
-        for j in range(d):
-            S1[k, j] = acc[1 + K + k * d + j]
-    blk = acc + 1 + K + K * d
-    if cov_type == COV_FULL or cov_type == COV_TIED:
-        _unpack_symmetric(blk, S2, K if cov_type == COV_FULL else 1, d)
-    else:
-        for j in range(s2_size):
-            S2[j] = blk[j]
-    free(acc); free(dscratch); free(fscratch)
+    free(dscratch); free(fscratch)
     free(meansT); free(precT); free(shifted)
+    return 0
+
+
+cdef double _reduce(const double* acc, Py_ssize_t n_blocks, Py_ssize_t K,
+                    Py_ssize_t d, int cov_type, double[::1] N, double[:, ::1] S1,
+                    double[::1] S2) except? -1.0:
+    """Sum the block accumulators in block order (fixed, thread-independent),
+    then unpack the scatter matrices' packed triangles."""
+    cdef Py_ssize_t stride = em_stride(d, K, cov_type)
+    cdef Py_ssize_t b, j, k
+    cdef double ll
+    cdef double* tot = <double*> calloc(stride, sizeof(double))
+    if tot == NULL:
+        raise MemoryError("fastgmm: could not allocate the EM reduction")
+    for b in range(n_blocks):
+        for j in range(stride):
+            tot[j] += acc[b * stride + j]
+    ll = tot[0]
+    for k in range(K):
+        N[k] = tot[1 + k]
+        for j in range(d):
+            S1[k, j] = tot[1 + K + k * d + j]
+    if cov_type == COV_FULL or cov_type == COV_TIED:
+        _unpack_symmetric(tot + 1 + K + K * d, S2, K if cov_type == COV_FULL else 1, d)
+    else:
+        for j in range(_s2_size(cov_type, K, d)):
+            S2[j] = tot[1 + K + K * d + j]
+    free(tot)
     return ll
+
+
+cdef int _response_mode(Py_ssize_t n, Py_ssize_t K, labels, resp) except -1:
+    if labels is not None:
+        if labels.shape[0] != n:
+            raise ValueError("labels must have one entry per row")
+        return RESP_LABELS
+    if resp is not None:
+        if resp.shape[0] != n or resp.shape[1] != K:
+            raise ValueError("resp must have shape (n_samples, n_components)")
+        return RESP_GIVEN
+    return RESP_ESTEP
+
+
+def em_statistics(
+    const floating[:, ::1] X,            # IN (n, d)
+    const floating[::1] sample_weight,   # IN (n,) or (0,) for unit weights
+    const floating[:, ::1] means,        # IN (K, d) means; centres of S2
+    const floating[::1] prec_chol,       # IN flat: full K*d*d, tied d*d, diag K*d, sph K
+    const double[::1] log_norm,          # IN (K,)
+    const floating[::1] center,          # IN (d,) tied centre (any (d,) otherwise)
+    int cov_type,
+    bint use_blas,
+    int n_threads,
+    double[::1] N,                       # OUT (K,)
+    double[:, ::1] S1,                   # OUT (K, d)
+    double[::1] S2,                      # OUT flat; full/tied symmetric
+    const int[::1] labels=None,          # IN (n,) hard labels (RESP_LABELS)
+    const floating[:, ::1] resp=None,    # IN (n, K) responsibilities (RESP_GIVEN)
+):
+    """One pass over ``X``: responsibilities and sufficient statistics.
+
+    With neither ``labels`` nor ``resp`` the responsibilities come from the
+    parameters (E-step); with ``labels`` they are one-hot; with ``resp`` they
+    are taken as given (rows should sum to one).  Returns
+    ``sum_i s_i log p(x_i)`` (meaningful for the E-step only).
+
+    The same as :func:`em_accumulate` over all stripes followed by
+    :func:`em_reduce`, bit for bit.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    cdef int mode = _response_mode(n, K, labels, resp)
+    _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
+                  cov_type, N, S1, S2)
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating))
+    cdef Py_ssize_t stride = em_stride(d, K, cov_type)
+    cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
+    if acc == NULL:
+        raise MemoryError("fastgmm: could not allocate EM accumulators")
+    try:
+        _accumulate(X, sample_weight, means, prec_chol, log_norm, center, cov_type,
+                    use_blas, n_threads, mode,
+                    &labels[0] if mode == RESP_LABELS else NULL,
+                    &resp[0, 0] if mode == RESP_GIVEN else NULL,
+                    acc, n_blocks, 0, n_blocks, 0, n_chunks)
+        return _reduce(acc, n_blocks, K, d, cov_type, N, S1, S2)
+    finally:
+        free(acc)
+
+
+def em_accumulate(
+    const floating[:, ::1] X,            # IN (n, d) the whole data
+    const floating[::1] sample_weight,   # IN (n,) or (0,)
+    const floating[:, ::1] means,        # IN (K, d)
+    const floating[::1] prec_chol,       # IN flat, as em_statistics
+    const double[::1] log_norm,          # IN (K,)
+    const floating[::1] center,          # IN (d,)
+    int cov_type,
+    bint use_blas,
+    int n_threads,
+    double[:, ::1] acc,                  # IN/OUT (n_blocks, em_stride) accumulators
+    Py_ssize_t block_lo,
+    Py_ssize_t block_hi,
+    Py_ssize_t chunk_lo,
+    Py_ssize_t chunk_hi,
+    const int[::1] labels=None,          # IN (n,) as em_statistics
+    const floating[:, ::1] resp=None,    # IN (n, K) as em_statistics
+):
+    """Part of an :func:`em_statistics` pass: one stripe of some blocks.
+
+    ``em_statistics`` cuts the rows into ``n_blocks_for(...)`` blocks of
+    256-row chunks, sums each block into its own accumulator and reduces the
+    blocks in order.  This call adds chunks ``[chunk_lo, chunk_hi)`` (counted
+    from each block's first chunk) of blocks ``[block_lo, block_hi)`` to
+    ``acc`` (zeroed by the caller before the pass).  Once every chunk of
+    every block has been added, in increasing stripes, :func:`em_reduce`
+    gives exactly what ``em_statistics`` returns: a pass over a memory-mapped
+    file can thus touch a bounded window of rows at a time.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    cdef int mode = _response_mode(n, K, labels, resp)
+    _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
+                  cov_type, log_norm, means, None)
+    cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating))
+    if acc.shape[0] != n_blocks or acc.shape[1] != em_stride(d, K, cov_type):
+        raise ValueError(f"acc must have shape ({n_blocks}, "
+                         f"{em_stride(d, K, cov_type)})")
+    if block_lo < 0 or block_hi > n_blocks or chunk_lo < 0:
+        raise ValueError("block or chunk range out of bounds")
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    _accumulate(X, sample_weight, means, prec_chol, log_norm, center, cov_type,
+                use_blas, n_threads, mode,
+                &labels[0] if mode == RESP_LABELS else NULL,
+                &resp[0, 0] if mode == RESP_GIVEN else NULL,
+                &acc[0, 0], n_blocks, block_lo, block_hi, chunk_lo, chunk_hi)
+
+
+def em_reduce(
+    const double[:, ::1] acc,            # IN (n_blocks, em_stride)
+    int cov_type,
+    double[::1] N,                       # OUT (K,)
+    double[:, ::1] S1,                   # OUT (K, d)
+    double[::1] S2,                      # OUT flat
+):
+    """Reduce :func:`em_accumulate`'s blocks in order; returns the
+    log-likelihood sum, as :func:`em_statistics`."""
+    cdef Py_ssize_t K = S1.shape[0], d = S1.shape[1]
+    if N.shape[0] != K or S2.shape[0] != _s2_size(cov_type, K, d) \
+            or acc.shape[1] != em_stride(d, K, cov_type):
+        raise ValueError("acc, N, S1 and S2 do not match")
+    return _reduce(&acc[0, 0], acc.shape[0], K, d, cov_type, N, S1, S2)
 
 
 cdef void _given_responsibilities(

@@ -10,6 +10,7 @@ from ._dispatch import em as _em
 from ._base import BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fitted
 from ._config import effective_n_threads, single_threaded_blas
 from ._initialization import initial_statistics
+from ._paging import STREAM_BYTES, mapped_rows
 from ._mstep import (
     covariances_from_cholesky,
     log_normalisers,
@@ -19,6 +20,7 @@ from ._mstep import (
     precision_cholesky_from_precisions,
     precisions_from_cholesky,
 )
+from ._sources import ArraySource, BlockSource, empty_statistics, is_dask_collection
 from ._validation import (
     check_means_init,
     check_options,
@@ -235,22 +237,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _use_blas(self, n_features):
         return n_features >= BLAS_MIN_FEATURES
 
-    def _em_iteration(self, X, sample_weight, total_weight, params, stats, n_threads,
-                      use_blas):
-        """One fused E-step + M-step; returns (lower bound, new parameters)."""
+    def _em_iteration(self, source, params, stats, n_threads, use_blas):
+        """One fused E-step + M-step; returns (lower bound, new parameters).
+
+        ``source`` is a row source (``_sources``): one pass over its rows
+        gives the statistics, summed in a fixed order.
+        """
         N, S1, S2 = stats
-        means, prec, log_norm, center = self._kernel_args(params, X.dtype)
-        ll = _em.em_statistics(X, sample_weight, means, prec, log_norm, center,
-                               _em.COVARIANCE_TYPES[self.covariance_type], use_blas,
-                               n_threads, N, S1, S2)
+        means, prec, log_norm, center = self._kernel_args(params, source.dtype)
+        ll = source.em_statistics(means, prec, log_norm, center,
+                                  _em.COVARIANCE_TYPES[self.covariance_type], use_blas,
+                                  n_threads, N, S1, S2)
         # The pass has consumed them: free the old factors before the M-step
         # builds new ones (a full model is n_components x n_features^2).
         # ``params`` is this loop's own wrapper, never the fitted attributes.
         del prec
         params.covariances = params.prec_chol = None
-        new = self._params_from_statistics(N, S1, S2, means, center, X.dtype,
+        new = self._params_from_statistics(N, S1, S2, means, center, source.dtype,
                                            normalise=True)
-        return ll / total_weight, new
+        return ll / source.total_weight, new
 
     def _params_from_statistics(self, N, S1, S2, centers, center, dtype, normalise,
                                 total_weight=None):
@@ -264,17 +269,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _Params(weights.astype(dtype, copy=False), means.astype(dtype, copy=False),
                        cov, prec_chol)
 
-    def _initial_params(self, X, sample_weight, total_weight, init_arrays,
-                        random_state, n_threads, use_blas):
+    def _initial_params(self, source, init_arrays, random_state, n_threads, use_blas):
         w_init, m_init, p_init = init_arrays
-        dtype = X.dtype
+        dtype = source.dtype
         weights = means = cov = prec_chol = None
         if w_init is None or m_init is None or p_init is None:
             N, S1, S2, centers, center = initial_statistics(
-                X, sample_weight, self.n_components, self.covariance_type,
+                source, self.n_components, self.covariance_type,
                 self.init_params, random_state, n_threads, use_blas)
             p = self._params_from_statistics(N, S1, S2, centers, center, dtype,
-                                             normalise=False, total_weight=total_weight)
+                                             normalise=False,
+                                             total_weight=source.total_weight)
             weights, means, cov, prec_chol = p.weights, p.means, p.covariances, \
                 p.prec_chol
         if w_init is not None:
@@ -297,19 +302,79 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or dask array
             float32 data is fitted in float32; C-contiguous float32/float64
-            arrays (read-only memmaps included) are used without a copy.
+            arrays are used without a copy.  An ``np.memmap`` (e.g.
+            ``np.load(path, mmap_mode='r')``) is streamed: every pass reads
+            it in windows of about 32 MB whose pages are released after use,
+            so the process's resident memory stays bounded whatever the file
+            size, and the fit is bitwise the same as on the array in memory.
+            A ``dask.array`` chunked by rows is fitted on the active Dask
+            scheduler (see :mod:`fastgmm.dask`; needs ``fastgmm[dask]``).
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight w fits the same model as
-            repeating the row w times.
+            repeating the row w times.  A dask array with X's row chunks
+            when X is a dask array.
 
         Returns
         -------
         self : GaussianMixture
         """
         self._fit(X, sample_weight)
+        return self
+
+    def fit_blocks(self, blocks, sample_weight_blocks=None):
+        """Estimate the model parameters with EM from data given in blocks.
+
+        Exact EM, as :meth:`fit` on the concatenated blocks: every iteration
+        is one pass over all the blocks, in order, and each block's
+        sufficient statistics are added in block order (deterministic, and
+        the same for any thread count).  Only one block is in memory at a
+        time (``.npy`` files are memory-mapped and streamed as in
+        :meth:`fit`).  Started from the same initial parameters, the result
+        equals ``fit(np.concatenate(blocks))`` to rounding, not bitwise: the
+        kernels sum each block separately, so the additions are grouped
+        differently (the lower bounds agree to about 1e-12 relative in
+        float64).  The initialisations are those of :meth:`fit`, run over
+        the blocks: 'kmeans' seeds k-means++ on a uniform sample of at most
+        ``max(2048, 100 * n_components)`` rows and runs its Lloyd iterations
+        over all blocks; 'k-means++' and weighted 'random_from_data' hold
+        one float64 per row.
+
+        Parameters
+        ----------
+        blocks : list or tuple, or callable
+            Array-likes of shape (n_i, n_features) (C-contiguous float32 or
+            float64 ones are used without a copy) or paths of ``.npy``
+            files; or a callable taking no argument that returns an iterator
+            of such items.  A callable is called once per pass (once to
+            validate, then at least once per EM iteration) and must yield
+            the same blocks in the same order every time.  The data is
+            float32 when every block is float32, else float64.  Empty blocks
+            are skipped.
+        sample_weight_blocks : same kind as ``blocks``, default=None
+            One weight vector (or ``.npy`` path) per block.
+
+        Returns
+        -------
+        self : GaussianMixture
+
+        Notes
+        -----
+        ``n_init > 1`` repeats the passes for every initialisation.
+        Feature names are not recorded.
+        """
+        self._check_params()
+        n_threads = effective_n_threads(self.n_threads)
+        source = BlockSource(blocks, sample_weight_blocks, name=type(self).__name__,
+                             n_threads=n_threads)
+        if source.n_samples < 2:
+            raise ValueError(
+                f"Found array with {source.n_samples} sample(s) (shape="
+                f"({source.n_samples}, {source.n_features})) while a minimum of 2 "
+                f"is required by {type(self).__name__}.")
+        self._fit_source(source, None, n_threads)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -323,22 +388,33 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
         """
         X = self._fit(X, sample_weight)
+        if is_dask_collection(X):
+            return self.predict(X)
         return self._predict_kernel(X, labels=True)
 
     def _fit(self, X, sample_weight):
         self._check_params()
-        name = type(self).__name__
         n_threads = effective_n_threads(self.n_threads)
-        X, feature_names = check_X(X, name=name, ensure_min_samples=2,
+        if is_dask_collection(X):
+            from .dask import DaskSource
+
+            source = DaskSource(X, sample_weight, estimator=self)
+            self._fit_source(source, None, n_threads)
+            return source.X
+        X, feature_names = check_X(X, name=type(self).__name__, ensure_min_samples=2,
                                    n_threads=n_threads)
-        n_samples, n_features = X.shape
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        self._fit_source(ArraySource(X, sample_weight), feature_names, n_threads)
+        return X
+
+    def _fit_source(self, source, feature_names, n_threads):
+        """EM with ``n_init`` initialisations over a row source."""
+        name = type(self).__name__
+        n_samples, n_features = source.n_samples, source.n_features
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {n_samples}")
-        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
-        total_weight = float(sample_weight.sum(dtype=np.float64)) \
-            if sample_weight.shape[0] else float(n_samples)
         init_arrays = self._check_init_arrays(n_features)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
@@ -349,10 +425,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         random_state = _check_random_state(self.random_state)
         use_blas = self._use_blas(n_features)
-        K, d = self.n_components, n_features
-        stats = (np.empty(K), np.empty((K, d)),
-                 np.empty({"full": K * d * d, "tied": d * d}.get(self.covariance_type,
-                                                                  K * d)))
+        stats = empty_statistics(self.covariance_type, self.n_components, n_features)
 
         best = None
         max_lower_bound = -np.inf
@@ -362,8 +435,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Initialization {init}")
                 if do_init:
-                    params = self._initial_params(X, sample_weight, total_weight,
-                                                  init_arrays, random_state,
+                    params = self._initial_params(source, init_arrays, random_state,
                                                   n_threads, use_blas)
                     lower_bound = -np.inf
                 else:
@@ -377,8 +449,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 for n_iter in range(1, self.max_iter + 1):
                     prev = lower_bound
                     lower_bound, params_next = self._em_iteration(
-                        X, sample_weight, total_weight, params, stats, n_threads,
-                        use_blas)
+                        source, params, stats, n_threads, use_blas)
                     params = params_next
                     lower_bounds.append(lower_bound)
                     change = lower_bound - prev
@@ -414,7 +485,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.lower_bound_ = lower_bound
         self.lower_bounds_ = lower_bounds
-        return X
 
     def _set_fitted(self, params, n_features, feature_names):
         self.weights_ = params.weights
@@ -438,13 +508,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         out_lp = np.empty(n) if log_prob else None
         out_resp = np.empty((n, self.n_components), dtype=X.dtype) if resp else None
         out_lab = np.empty(n, dtype=np.intp) if labels else None
+        # A mapped file is read in windows whose pages are released after
+        # use; rows are independent, so the outputs are the same.
+        pages = mapped_rows(X)
+        step = max(1, n if pages is None else STREAM_BYTES // X.strides[0])
         with single_threaded_blas():
-            _em.predict(X, means, prec, log_norm, center,
-                        _em.COVARIANCE_TYPES[self.covariance_type],
-                        self._use_blas(X.shape[1]),
-                        effective_n_threads(self.n_threads),
-                        log_prob_norm=out_lp, resp=out_resp, labels=out_lab)
+            for i0 in range(0, n, step):
+                i1 = min(i0 + step, n)
+                _em.predict(X[i0:i1], means, prec, log_norm, center,
+                            _em.COVARIANCE_TYPES[self.covariance_type],
+                            self._use_blas(X.shape[1]),
+                            effective_n_threads(self.n_threads),
+                            log_prob_norm=None if out_lp is None else out_lp[i0:i1],
+                            resp=None if out_resp is None else out_resp[i0:i1],
+                            labels=None if out_lab is None else out_lab[i0:i1])
+                if pages is not None:
+                    pages.release(i0, i1)
         return out_lp if log_prob else out_resp if resp else out_lab
+
+    def _predict_dask(self, X, kind):
+        from .dask import predict_lazy
+
+        check_is_fitted(self)
+        return predict_lazy(self, X, kind)
 
     def score_samples(self, X):
         """Log-likelihood ``log p(x)`` of every row under the model.
@@ -452,11 +538,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         log_prob : ndarray of shape (n_samples,), float64
+            A lazy dask array when ``X`` is a dask array.
         """
+        if is_dask_collection(X):
+            return self._predict_dask(X, "score_samples")
         return self._predict_kernel(self._validate_X_predict(X), log_prob=True)
 
     def score(self, X, y=None):
-        """Per-sample average log-likelihood of ``X``."""
+        """Per-sample average log-likelihood of ``X`` (computed for dask arrays)."""
         return float(self.score_samples(X).mean())
 
     def predict(self, X):
@@ -465,7 +554,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A lazy dask array when ``X`` is a dask array.
         """
+        if is_dask_collection(X):
+            return self._predict_dask(X, "predict")
         return self._predict_kernel(self._validate_X_predict(X), labels=True)
 
     def predict_proba(self, X):
@@ -474,7 +566,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components), X's float dtype
+            A lazy dask array when ``X`` is a dask array.
         """
+        if is_dask_collection(X):
+            return self._predict_dask(X, "predict_proba")
         return self._predict_kernel(self._validate_X_predict(X), resp=True)
 
     def sample(self, n_samples=1):
@@ -514,6 +609,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _total_log_likelihood(self, X):
         log_prob = self.score_samples(X)
+        if is_dask_collection(log_prob):
+            total, n = log_prob.sum(), log_prob.shape[0]
+            return float(total.compute()), int(n)
         return float(log_prob.sum()), log_prob.shape[0]
 
     def bic(self, X):

@@ -1,17 +1,17 @@
 """Initial parameters: fastgmm's own k-means, k-means++ and random inits.
 
-Every routine passes over the data in chunks through the compiled kernels
-and allocates nothing of size n_samples x n_components or
-n_samples x n_features (vectors of length n_samples only).
+Every routine reads the data through a row source (``_sources``): whole
+passes in chunks through the compiled kernels, plus a few rows by index.
+Nothing of size n_samples x n_components or n_samples x n_features is
+allocated (vectors of length n_samples only, and only for 'k-means++' and
+weighted 'random_from_data' on sources that hold the data locally).
 """
 
 import numpy as np
 
-from ._dispatch import em as _em, kmeans as _kmeans
+from ._dispatch import em as _em
+from ._sources import ArraySource
 
-# Rows per Python-level chunk (random responsibilities, k-means labels,
-# moments): keeps every temporary of an initialisation far below the data.
-INIT_CHUNK = 4096
 # 'kmeans' seeds k-means++ on a uniform random sample of at most
 # max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters) rows (with their
 # sample weights); Lloyd's iterations then run on all rows.
@@ -19,101 +19,109 @@ KMEANS_SEED_MIN = 2048
 KMEANS_SEED_PER_CLUSTER = 100
 
 
-def _weights_or_ones(sample_weight, n_samples):
-    if sample_weight.shape[0] == 0:
-        return np.ones(n_samples, dtype=np.float64)
-    return sample_weight.astype(np.float64)
+def _seed_sample_size(n_clusters):
+    return max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters)
 
 
-def column_mean_var(X, sample_weight, chunk=INIT_CHUNK):
+def _sample_source(source, random_state, n_rows):
+    """An in-memory ArraySource of a uniform random sample of ``source``'s
+    rows (all rows when it has at most ``n_rows``), and the rows taken."""
+    n = source.n_samples
+    if n > n_rows:
+        rows = np.unique(random_state.randint(0, n, size=n_rows))
+    else:
+        rows = np.arange(n)
+    sub, sub_w = source.take(rows)
+    if sub_w.shape[0] and not sub_w.sum() > 0:
+        sub_w = np.ones_like(sub_w)
+    return ArraySource(sub, sub_w), rows
+
+
+def column_mean_var(source):
     """Weighted per-feature mean and variance, chunk by chunk (two passes)."""
-    n, d = X.shape
-    sw = sample_weight
-    total = float(sw.sum()) if sw.shape[0] else float(n)
-    s = np.zeros(d)
-    for i0 in range(0, n, chunk):
-        xc = X[i0:i0 + chunk]
-        s += (sw[i0:i0 + chunk] @ xc) if sw.shape[0] else xc.sum(axis=0, dtype=np.float64)
-    mean = s / total
-    v = np.zeros(d)
-    for i0 in range(0, n, chunk):
-        dc = X[i0:i0 + chunk] - mean
-        v += (sw[i0:i0 + chunk] @ (dc * dc)) if sw.shape[0] else (dc * dc).sum(axis=0)
-    return mean, v / total
+    total = source.total_weight
+    mean = source.column_moment() / total
+    return mean, source.column_moment(mean) / total
 
 
-def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_threads):
+def kmeans_plusplus(source, n_clusters, random_state, n_threads):
     """Greedy k-means++ seeding (scikit-learn's scheme), chunked and parallel.
 
     Each new centre is the best of ``2 + log(k)`` candidates drawn with
-    probability proportional to ``s_i D(x_i)^2``.
+    probability proportional to ``s_i D(x_i)^2``.  Holds three float64
+    vectors of length n_samples (weights, distances, their cumulative sum).
+
+    Parameters
+    ----------
+    source : RowSource that holds row vectors (``holds_row_vectors``)
 
     Returns
     -------
-    centers : ndarray (n_clusters, d), X's dtype
+    centers : ndarray (n_clusters, d), the data's dtype
     indices : ndarray (n_clusters,) rows chosen as centres
     """
-    n, d = X.shape
-    w = _weights_or_ones(sample_weight, n)
+    n, d = source.n_samples, source.n_features
+    w = source.weights_vector()
     n_local_trials = 2 + int(np.log(n_clusters))
     indices = np.empty(n_clusters, dtype=np.intp)
+    centers = np.empty((n_clusters, d), dtype=source.dtype)
     indices[0] = random_state.choice(n, p=w / w.sum())
+    centers[0] = source.take(indices[:1])[0][0]
     closest = np.full(n, np.inf)
-    _kmeans.update_min_sq_distances(X, X[indices[0]], closest, n_threads)
+    source.update_min_sq_distances(centers[0], closest, n_threads)
     current_pot = float(w @ closest)
     potentials = np.empty(n_local_trials)
     for c in range(1, n_clusters):
         rand_vals = random_state.uniform(size=n_local_trials) * current_pot
         cumulative = np.cumsum(w * closest)
         candidates = np.searchsorted(cumulative, rand_vals)
+        del cumulative
         np.clip(candidates, None, n - 1, out=candidates)
-        _kmeans.min_sq_distances(X, sample_weight, np.ascontiguousarray(X[candidates]),
-                                 closest, potentials, n_threads)
+        cand_rows = source.take(candidates)[0]
+        source.min_sq_distances(cand_rows, closest, potentials, n_threads)
         best = int(np.argmin(potentials))
         current_pot = float(potentials[best])
         indices[c] = candidates[best]
-        _kmeans.update_min_sq_distances(X, X[indices[c]], closest, n_threads)
-    return np.ascontiguousarray(X[indices]), indices
+        centers[c] = cand_rows[best]
+        source.update_min_sq_distances(centers[c], closest, n_threads)
+    return centers, indices
 
 
-def kmeans(X, n_clusters, sample_weight, random_state, n_threads,
-           max_iter=300, tol=1e-4):
+def kmeans(source, n_clusters, random_state, n_threads, max_iter=300, tol=1e-4):
     """Lloyd's k-means from k-means++ seeds, weighted, chunked and parallel.
 
     The k-means++ seeds are chosen on a uniform random subsample of at most
-    ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer), so seeding
-    needs no n_samples-sized buffers; the Lloyd iterations use every row.
-    They stop when the squared shift of the centres falls below ``tol``
-    times the mean feature variance (scikit-learn's rule) or after
-    ``max_iter`` iterations.  Empty clusters are re-seeded on a random row.
+    ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer), so
+    seeding needs no n_samples-sized buffers; the Lloyd iterations use every
+    row (each a pass over the source: streamed for memory-mapped files and
+    blocks, distributed for Dask).  They stop when the squared shift of the
+    centres falls below ``tol`` times the mean feature variance
+    (scikit-learn's rule) or after ``max_iter`` iterations.  Empty clusters
+    are re-seeded on a random row.
 
     Returns
     -------
-    centers : ndarray (n_clusters, d), X's dtype
+    centers : ndarray (n_clusters, d), the data's dtype
     """
-    n, d = X.shape
-    _, var = column_mean_var(X, sample_weight)
+    n, d = source.n_samples, source.n_features
+    _, var = column_mean_var(source)
     tol_abs = float(np.mean(var)) * tol
-    n_seed = max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters)
-    if n > n_seed:
-        rows = np.unique(random_state.randint(0, n, size=n_seed))
-        sub = np.ascontiguousarray(X[rows])
-        sub_w = sample_weight[rows] if sample_weight.shape[0] else sample_weight
-        if sub_w.shape[0] and not sub_w.sum() > 0:
-            sub_w = np.ones_like(sub_w)
-        centers, _ = kmeans_plusplus(sub, n_clusters, sub_w, random_state, n_threads)
+    n_seed = _seed_sample_size(n_clusters)
+    if n > n_seed or not source.holds_row_vectors:
+        sample, _ = _sample_source(source, random_state, n_seed)
+        centers, _ = kmeans_plusplus(sample, n_clusters, random_state, n_threads)
     else:
-        centers, _ = kmeans_plusplus(X, n_clusters, sample_weight, random_state,
-                                     n_threads)
+        centers, _ = kmeans_plusplus(source, n_clusters, random_state, n_threads)
     sums = np.empty((n_clusters, d))
     wsum = np.empty(n_clusters)
     for _ in range(max_iter):
-        _kmeans.lloyd_iteration(X, sample_weight, centers, sums, wsum, None, n_threads)
+        source.lloyd_iteration(centers, sums, wsum, n_threads)
         empty = wsum <= 0
         new = sums / np.where(empty, 1.0, wsum)[:, None]
         if np.any(empty):
-            new[empty] = X[random_state.randint(0, n, size=int(empty.sum()))]
-        new = new.astype(X.dtype)
+            new[empty] = source.take(
+                random_state.randint(0, n, size=int(empty.sum())))[0]
+        new = new.astype(source.dtype)
         shift = float(((new.astype(np.float64) - centers) ** 2).sum())
         centers = np.ascontiguousarray(new)
         if shift <= tol_abs:
@@ -121,7 +129,28 @@ def kmeans(X, n_clusters, sample_weight, random_state, n_threads,
     return centers
 
 
-def initial_statistics(X, sample_weight, n_components, covariance_type, init_params,
+def _seed_rows(source, n_components, init_params, random_state, n_threads):
+    """Rows (one per component) for 'k-means++' and 'random_from_data'.
+
+    Sources that cannot hold per-row vectors (Dask) pick them within a
+    uniform random sample of ``max(2048, 100 * n_components)`` rows.
+    """
+    n = source.n_samples
+    if not source.holds_row_vectors:
+        sample, rows = _sample_source(source, random_state,
+                                      _seed_sample_size(n_components))
+        return rows[_seed_rows(sample, n_components, init_params, random_state,
+                               n_threads)]
+    if init_params == "k-means++":
+        _, indices = kmeans_plusplus(source, n_components, random_state, n_threads)
+        return indices
+    if source.weighted:
+        w = source.weights_vector()
+        return random_state.choice(n, size=n_components, replace=False, p=w / w.sum())
+    return random_state.choice(n, size=n_components, replace=False)
+
+
+def initial_statistics(source, n_components, covariance_type, init_params,
                        random_state, n_threads, use_blas):
     """Sufficient statistics of scikit-learn's initial responsibilities.
 
@@ -129,83 +158,53 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
     (one row per component), 'random' (uniform random responsibilities,
     normalised per row, drawn chunk by chunk in scikit-learn's order).
 
+    Parameters
+    ----------
+    source : row source (``_sources``) of the data and sample weights
+
     Returns
     -------
     N, S1, S2, centers, center : the statistics (float64) and the centres
     their second moments are taken about (see ``_em.em_statistics``).
     """
-    n, d = X.shape
+    d = source.n_features
     K = n_components
     cov_code = _em.COVARIANCE_TYPES[covariance_type]
-    s2_shape = {"full": K * d * d, "tied": d * d}.get(covariance_type, K * d)
-    N = np.zeros(K)
-    S1 = np.zeros((K, d))
-    S2 = np.zeros(s2_shape)
-    # dummy parameters: unused when responsibilities are given
-    prec = np.zeros({"full": K * d * d, "tied": d * d, "diag": K * d,
-                     "spherical": K}[covariance_type], dtype=X.dtype)
-    log_norm = np.zeros(K)
+    dtype = source.dtype
 
     if init_params in ("k-means++", "random_from_data"):
-        if init_params == "k-means++":
-            _, indices = kmeans_plusplus(X, K, sample_weight, random_state, n_threads)
-        elif sample_weight.shape[0]:
-            w = sample_weight.astype(np.float64)
-            indices = random_state.choice(n, size=K, replace=False, p=w / w.sum())
-        else:
-            indices = random_state.choice(n, size=K, replace=False)
-        rows = X[indices].astype(np.float64)
-        w = sample_weight[indices].astype(np.float64) if sample_weight.shape[0] \
-            else np.ones(K)
-        N[:] = w
-        S1[:] = rows * w[:, None]
+        indices = _seed_rows(source, K, init_params, random_state, n_threads)
+        rows, w = source.take(indices)
+        rows = rows.astype(np.float64)
+        w = w.astype(np.float64) if w.shape[0] else np.ones(K)
+        N = w.copy()
+        S1 = rows * w[:, None]
+        S2 = np.zeros({"full": K * d * d, "tied": d * d}.get(covariance_type, K * d))
         # one row per component: zero scatter about itself (full, diag); the
         # tied scatter is about one centre
-        centers = rows.astype(X.dtype)
+        centers = rows.astype(dtype)
         center = np.ascontiguousarray(centers.mean(axis=0))
         if covariance_type == "tied":
             dev = rows - center.astype(np.float64)
             S2[:] = ((dev * w[:, None]).T @ dev).ravel()
         return N, S1, S2, centers, center
 
-    n_part, s1_part, s2_part = np.empty(K), np.empty((K, d)), np.empty(s2_shape)
-
-    def weights_of(i0, i1):
-        return sample_weight[i0:i1] if sample_weight.shape[0] else sample_weight
-
-    def add_chunk(i0, i1, centers, center, **resp_source):
-        _em.em_statistics(X[i0:i1], weights_of(i0, i1), centers, prec, log_norm, center, cov_code,
-                          use_blas, n_threads, n_part, s1_part, s2_part,
-                          **resp_source)
-        N[:] += n_part
-        S1[:] += s1_part
-        S2[:] += s2_part
-
     if init_params == "kmeans":
-        centers = kmeans(X, K, sample_weight, random_state, n_threads)
-        center = np.ascontiguousarray(centers.mean(axis=0), dtype=X.dtype)
+        centers = kmeans(source, K, random_state, n_threads)
+        center = np.ascontiguousarray(centers.mean(axis=0), dtype=dtype)
         # final hard assignment, chunk by chunk: no n_samples label array
-        labels = np.empty(min(n, INIT_CHUNK), dtype=np.int32)
-        sums, wsum = np.empty((K, d)), np.empty(K)
-        for i0 in range(0, n, INIT_CHUNK):
-            i1 = min(i0 + INIT_CHUNK, n)
-            _kmeans.lloyd_iteration(X[i0:i1], weights_of(i0, i1), centers, sums, wsum,
-                                    labels[:i1 - i0], n_threads)
-            add_chunk(i0, i1, centers, center, labels=labels[:i1 - i0])
+        N, S1, S2 = source.label_statistics(centers, center, cov_code, use_blas,
+                                            n_threads)
         return N, S1, S2, centers, center
 
     if init_params == "random":
         # Random responsibilities average out near the data mean: centre the
         # second moments there (any centre is exact; this one is stable).
-        mean, _ = column_mean_var(X, sample_weight)
-        centers = np.ascontiguousarray(np.broadcast_to(mean, (K, d)), dtype=X.dtype)
-        center = np.ascontiguousarray(mean, dtype=X.dtype)
-        for i0 in range(0, n, INIT_CHUNK):
-            i1 = min(i0 + INIT_CHUNK, n)
-            resp = random_state.uniform(size=(i1 - i0, K))
-            resp /= resp.sum(axis=1)[:, None]
-            add_chunk(i0, i1, centers, center,
-                      resp=np.ascontiguousarray(resp, dtype=X.dtype))
+        mean, _ = column_mean_var(source)
+        centers = np.ascontiguousarray(np.broadcast_to(mean, (K, d)), dtype=dtype)
+        center = np.ascontiguousarray(mean, dtype=dtype)
+        N, S1, S2 = source.random_statistics(random_state, centers, center, cov_code,
+                                             use_blas, n_threads)
         return N, S1, S2, centers, center
 
     raise ValueError(f"unknown init_params {init_params!r}")

@@ -4,7 +4,8 @@ import numbers
 
 import numpy as np
 
-from ._utils import finite_status, finite_status_1d
+from ._paging import finite_status_paged
+from ._utils import finite_status_1d
 
 
 def _is_sparse(X):
@@ -93,7 +94,7 @@ def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
         raise ValueError(
             f"Found array with 0 feature(s) (shape={Xa.shape}) while a minimum "
             f"of 1 is required by {name}.")
-    status = finite_status(Xa, n_threads) if n_samples else 0
+    status = finite_status_paged(Xa, n_threads) if n_samples else 0
     if status == 1:
         raise ValueError(
             f"Input {input_name} contains NaN.\n{name} does not accept missing "
@@ -105,11 +106,12 @@ def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
     return Xa, feature_names
 
 
-def check_sample_weight(sample_weight, n_samples, dtype):
+def check_sample_weight(sample_weight, n_samples, dtype, require_positive_sum=True):
     """Validate sample weights: finite, non-negative, length n_samples, sum > 0.
 
     Returns an empty array for ``None`` (the kernels' "unit weights"), else a
-    C-contiguous vector of ``dtype``.
+    C-contiguous vector of ``dtype``.  ``require_positive_sum=False`` accepts
+    all-zero weights (one block of several, see ``fit_blocks``).
     """
     if sample_weight is None:
         return np.empty(0, dtype=dtype)
@@ -131,7 +133,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
                          + ("NaN." if status == 1 else "infinity."))
     if np.any(sw < 0):
         raise ValueError("Negative values in data passed to `sample_weight`")
-    if not sw.sum() > 0:
+    if require_positive_sum and not sw.sum() > 0:
         raise ValueError("Sample weights must contain at least one positive value; "
                          "they all are zero.")
     return sw
