@@ -96,6 +96,9 @@ def lloyd_iteration(
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
     cdef Py_ssize_t n_blocks = _n_blocks(n_chunks, stride)
+    # no more threads than blocks: idle team members only cost barrier
+    # waits (the block layout, hence the result, does not depend on it)
+    n_threads = min(n_threads, n_blocks)
     cdef Py_ssize_t dstride = CHUNK_SIZE * K
     cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
@@ -181,6 +184,9 @@ def min_sq_distances(
         n_threads = omp_get_max_threads()
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t n_blocks = _n_blocks(n_chunks, T)
+    # no more threads than blocks: idle team members only cost barrier
+    # waits (the block layout, hence the result, does not depend on it)
+    n_threads = min(n_threads, n_blocks)
     cdef double* acc = <double*> calloc(n_blocks * T, sizeof(double))
     if acc == NULL:
         raise MemoryError("fastgmm: could not allocate k-means++ buffers")
@@ -221,6 +227,8 @@ def update_min_sq_distances(
         raise ValueError("center and closest must match X")
     if n_threads < 1:
         n_threads = omp_get_max_threads()
+    # a team only for inputs of several chunks (per-row results either way)
+    n_threads = min(n_threads, (n + CHUNK_SIZE - 1) // CHUNK_SIZE)
     cdef Py_ssize_t i, j
     cdef double s, v
     cdef const floating* Xp = &X[0, 0]
