@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import threading
 
 from ._openmp_helpers import openmp_enabled, openmp_max_threads
 from ._version import __version__
@@ -25,6 +26,14 @@ def effective_n_threads(n_threads=None):
 
 
 _controller = None
+# single_threaded_blas is entered by every fit/predict, possibly from several
+# Python threads at once.  threadpoolctl's limiter saves "the current limits"
+# on entry and restores them on exit, so overlapping limiters would restore
+# each other's "1" and leave BLAS on one thread for good.  Only the first
+# caller to enter limits BLAS and only the last to leave restores it.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
 
 
 @contextlib.contextmanager
@@ -32,15 +41,27 @@ def single_threaded_blas():
     """Hold BLAS to one thread while the OpenMP kernels call it per chunk.
 
     Without this, each OpenMP thread's BLAS call could start its own BLAS
-    threads and the two pools would oversubscribe the cores.
+    threads and the two pools would oversubscribe the cores.  Reentrant and
+    thread-safe: the original limits come back when the last user leaves,
+    also when it leaves by an exception (KeyboardInterrupt included).
     """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+    global _controller, _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            if _controller is None:
+                from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+                _controller = ThreadpoolController()
+            _blas_limiter = _controller.limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
         yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()
 
 
 def show_config(file=None):
