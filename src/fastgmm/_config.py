@@ -8,21 +8,50 @@ from ._openmp_helpers import openmp_enabled, openmp_max_threads
 from ._version import __version__
 
 
+# GNU libgomp's thread pool does not survive fork(): a child forked after
+# the parent ran a parallel region hangs in its first parallel region with
+# more than one thread (multiprocessing's 'fork' workers).  So a forked
+# child of a process that may have run a team keeps to one thread; 'spawn'
+# and 'forkserver' workers are fresh processes and use every core.
+_parallel_used = False
+_forked_after_parallel = False
+
+
 def effective_n_threads(n_threads=None):
     """Threads a kernel will use for the requested ``n_threads``.
 
     ``None`` means every core OpenMP may use (``OMP_NUM_THREADS`` and
     threadpoolctl limits are honoured); a negative value counts back from the
-    number of CPUs as in joblib (``-1`` = all of them).  Without OpenMP the
+    number of CPUs as in joblib (``-1`` = all of them).  Without OpenMP, and
+    in a process forked after this one ran multi-threaded kernels, the
     answer is always 1.
     """
-    if not openmp_enabled():
+    global _parallel_used
+    if not openmp_enabled() or _forked_after_parallel:
         return 1
     if n_threads is None:
-        return max(1, openmp_max_threads())
-    if n_threads < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_threads)
-    return max(1, int(n_threads))
+        n = max(1, openmp_max_threads())
+    elif n_threads < 0:
+        n = max(1, (os.cpu_count() or 1) + 1 + n_threads)
+    else:
+        n = max(1, int(n_threads))
+    if n > 1:
+        _parallel_used = True
+    return n
+
+
+def _after_fork_in_child():
+    global _forked_after_parallel, _blas_lock, _blas_users, _blas_limiter
+    if _parallel_used:
+        _forked_after_parallel = True
+    # only the forking thread lives on: nobody holds the BLAS limit here
+    _blas_lock = threading.Lock()
+    _blas_users = 0
+    _blas_limiter = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 _controller = None
