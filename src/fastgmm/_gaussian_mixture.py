@@ -118,7 +118,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     verbose_interval : int, default=10
     n_threads : int or None, default=None
         OpenMP threads for the kernels; None uses every core OpenMP may use
-        (``OMP_NUM_THREADS`` and threadpoolctl limits are honoured).
+        (``OMP_NUM_THREADS`` and threadpoolctl limits are honoured).  In a
+        process forked after this one ran multi-threaded kernels (a
+        multiprocessing 'fork' worker) the kernels use one thread.
 
     Attributes
     ----------
