@@ -303,10 +303,10 @@ def test_no_memory_growth_over_200_cycles(make_blobs_fn):
     def cycle(i):
         t = TYPES[i % 4]
         X = X32 if i % 2 else X64
-        # (two threads in every fourth cycle: enough to cover the threaded
+        # (two threads in every eighth cycle: enough to cover the threaded
         # scratch buffers, without paying for a loaded machine's barriers)
         gm = GaussianMixture(3, covariance_type=t, random_state=i, max_iter=5,
-                             n_init=1 + (i % 3 == 0), n_threads=2 if i % 4 == 0 else 1)
+                             n_init=1 + (i % 3 == 0), n_threads=2 if i % 8 == 0 else 1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             gm.fit(X, sample_weight=np.ones(len(X)) if i % 5 == 0 else None)
