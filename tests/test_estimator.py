@@ -921,6 +921,7 @@ def test_feature_names():
     df = pd.DataFrame(X, columns=["a", "b"])
     gm = GaussianMixture(2, random_state=0).fit(df)
     np.testing.assert_array_equal(gm.feature_names_in_, ["a", "b"])
-    np.testing.assert_array_equal(gm.predict(df), gm.predict(X))
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        np.testing.assert_array_equal(gm.predict(df), gm.predict(X))
     with pytest.raises(ValueError):
         gm.predict(df.rename(columns={"a": "c"}))

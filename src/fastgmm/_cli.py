@@ -727,7 +727,11 @@ def main(argv=None):
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None
                                                             else 2)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            # The CLI matches a file's columns to the model's feature names
+            # itself, then hands the estimator plain arrays.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            return args.func(args)
     except BrokenPipeError:
         # the reader went away (``| head``): stop quietly
         try:

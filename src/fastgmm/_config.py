@@ -3,10 +3,20 @@
 import contextlib
 import ctypes
 import os
+import threading
 
 from . import _openmp_helpers
 from ._openmp_helpers import openmp_enabled, openmp_max_threads
 from ._version import __version__
+
+
+# GNU libgomp's thread pool does not survive fork(): a child forked after
+# the parent ran a parallel region hangs in its first parallel region with
+# more than one thread (multiprocessing's 'fork' workers).  So a forked
+# child of a process that may have run a team keeps to one thread; 'spawn'
+# and 'forkserver' workers are fresh processes and use every core.
+_parallel_used = False
+_forked_after_parallel = False
 
 
 def effective_n_threads(n_threads=None):
@@ -14,19 +24,47 @@ def effective_n_threads(n_threads=None):
 
     ``None`` means every core OpenMP may use (``OMP_NUM_THREADS`` and
     threadpoolctl limits are honoured); a negative value counts back from the
-    number of CPUs as in joblib (``-1`` = all of them).  Without OpenMP the
+    number of CPUs as in joblib (``-1`` = all of them).  Without OpenMP, and
+    in a process forked after this one ran multi-threaded kernels, the
     answer is always 1.
     """
-    if not openmp_enabled():
+    global _parallel_used
+    if not openmp_enabled() or _forked_after_parallel:
         return 1
     if n_threads is None:
-        return max(1, openmp_max_threads())
-    if n_threads < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_threads)
-    return max(1, int(n_threads))
+        n = max(1, openmp_max_threads())
+    elif n_threads < 0:
+        n = max(1, (os.cpu_count() or 1) + 1 + n_threads)
+    else:
+        n = max(1, int(n_threads))
+    if n > 1:
+        _parallel_used = True
+    return n
+
+
+def _after_fork_in_child():
+    global _forked_after_parallel, _blas_lock, _blas_users, _blas_limiter
+    if _parallel_used:
+        _forked_after_parallel = True
+    # only the forking thread lives on: nobody holds the BLAS limit here
+    _blas_lock = threading.Lock()
+    _blas_users = 0
+    _blas_limiter = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 _controller = None
+# single_threaded_blas is entered by every fit/predict, possibly from several
+# Python threads at once.  threadpoolctl's limiter saves "the current limits"
+# on entry and restores them on exit, so overlapping limiters would restore
+# each other's "1" and leave BLAS on one thread for good.  Only the first
+# caller to enter limits BLAS and only the last to leave restores it.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter = None
 
 
 @contextlib.contextmanager
@@ -34,15 +72,27 @@ def single_threaded_blas():
     """Hold BLAS to one thread while the OpenMP kernels call it per chunk.
 
     Without this, each OpenMP thread's BLAS call could start its own BLAS
-    threads and the two pools would oversubscribe the cores.
+    threads and the two pools would oversubscribe the cores.  Reentrant and
+    thread-safe: the original limits come back when the last user leaves,
+    also when it leaves by an exception (KeyboardInterrupt included).
     """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+    global _controller, _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            if _controller is None:
+                from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+                _controller = ThreadpoolController()
+            _blas_limiter = _controller.limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
         yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()
 
 
 def _omp_entry_address(path):

@@ -754,6 +754,9 @@ cdef int _accumulate(
                                + ystride)
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
+    # no more threads than blocks: idle team members only cost barrier
+    # waits (the block layout, hence the result, does not depend on it)
+    n_threads = min(n_threads, block_hi - block_lo)
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * fstride * sizeof(floating))
     cdef floating* meansT
@@ -1119,6 +1122,8 @@ def predict(
         n_threads = omp_get_max_threads()
 
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    # no more threads than chunks (idle team members only wait)
+    n_threads = min(n_threads, n_chunks)
     cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
     cdef Py_ssize_t fstride = CHUNK_SIZE * d + (
         CHUNK_SIZE * _group_size(K, d) * d if _full_gemm(cov_type, use_blas, d) else 0)
@@ -1146,7 +1151,7 @@ def predict(
     cdef Py_ssize_t c, i, k, i0, i1, C, tid, best
     cdef double* logp
     cdef double* lp
-    cdef double mx, tot, lse
+    cdef double mx, tot
     cdef floating* D
 
     if precT != NULL and cov_type != COV_SPHERICAL:
@@ -1165,9 +1170,12 @@ def predict(
                             D + CHUNK_SIZE * d, logp + CHUNK_SIZE * K)
             for i in range(C):
                 lp = logp + i * K
+                # Far from every component a float32 product can overflow to
+                # inf (-inf log-density) or inf - inf (NaN): both count as a
+                # zero density (NaN is never > mx).
                 best = 0
-                mx = lp[0]
-                for k in range(1, K):
+                mx = -INFINITY
+                for k in range(K):
                     if lp[k] > mx:
                         mx = lp[k]
                         best = k
@@ -1176,17 +1184,26 @@ def predict(
                 if lpn == NULL and rsp == NULL:
                     continue
                 if mx == -INFINITY:
-                    lse = -INFINITY
-                else:
-                    tot = 0.0
-                    for k in range(K):
-                        tot = tot + exp(lp[k] - mx)
-                    lse = mx + log(tot)
+                    # every density underflows: log p = -inf, and no
+                    # component is preferred
+                    if lpn != NULL:
+                        lpn[i0 + i] = -INFINITY
+                    if rsp != NULL:
+                        for k in range(K):
+                            rsp[(i0 + i) * K + k] = <floating> (1.0 / K)
+                    continue
+                tot = 0.0
+                for k in range(K):
+                    lp[k] = exp(lp[k] - mx) if lp[k] > -INFINITY else 0.0
+                    tot = tot + lp[k]
                 if lpn != NULL:
-                    lpn[i0 + i] = lse
+                    lpn[i0 + i] = mx + log(tot)
                 if rsp != NULL:
+                    # exp(lp - mx) / tot, not exp(lp - lse): at |log p| >
+                    # 2**52 (queries far from the model) lse is rounded to a
+                    # multiple of 0.5 or more and the rows would not sum to 1.
                     for k in range(K):
-                        rsp[(i0 + i) * K + k] = <floating> exp(lp[k] - lse)
+                        rsp[(i0 + i) * K + k] = <floating> (lp[k] / tot)
 
     free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
 

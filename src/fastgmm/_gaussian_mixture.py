@@ -22,9 +22,15 @@ from ._mstep import (
 )
 from ._sources import ArraySource, BlockSource, empty_statistics, is_dask_collection
 from ._validation import (
+    check_array_like_or_none,
+    check_bool_param,
+    check_enough_samples,
+    check_feature_names,
     check_means_init,
+    check_n_threads_param,
     check_options,
     check_precisions_init,
+    check_random_state_param,
     check_sample_weight,
     check_scalar_param,
     check_weights_init,
@@ -114,7 +120,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     verbose_interval : int, default=10
     n_threads : int or None, default=None
         OpenMP threads for the kernels; None uses every core OpenMP may use
-        (``OMP_NUM_THREADS`` and threadpoolctl limits are honoured).
+        (``OMP_NUM_THREADS`` and threadpoolctl limits are honoured).  In a
+        process forked after this one ran multi-threaded kernels (a
+        multiprocessing 'fork' worker) the kernels use one thread.
 
     Attributes
     ----------
@@ -186,17 +194,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_scalar_param(self.max_iter, "max_iter", "int", 0, owner=name)
         check_scalar_param(self.n_init, "n_init", "int", 1, owner=name)
         check_options(self.init_params, "init_params", INIT_PARAMS, name)
-        check_scalar_param(self.verbose, "verbose", "int", 0, owner=name)
+        check_scalar_param(self.verbose, "verbose", "int", 0, owner=name,
+                           allow_bool=True)
         check_scalar_param(self.verbose_interval, "verbose_interval", "int", 1,
                            owner=name)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise ValueError(f"The 'warm_start' parameter of {name} must be an "
-                             f"instance of 'bool'. Got {self.warm_start!r} instead.")
-        if self.n_threads is not None:
-            check_scalar_param(self.n_threads, "n_threads", "int", owner=name)
-            if self.n_threads == 0:
-                raise ValueError(f"The 'n_threads' parameter of {name} must be None "
-                                 "or a non-zero int. Got 0 instead.")
+        check_bool_param(self.warm_start, "warm_start", owner=name)
+        check_random_state_param(self.random_state, owner=name)
+        check_n_threads_param(self.n_threads, owner=name)
+        for attr in ("weights_init", "means_init", "precisions_init"):
+            check_array_like_or_none(getattr(self, attr), attr, owner=name)
 
     def _check_init_arrays(self, n_features):
         K, t = self.n_components, self.covariance_type
@@ -211,15 +217,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         X, names = check_X(X, name=type(self).__name__,
                            n_threads=effective_n_threads(self.n_threads))
+        # names before the feature count, as scikit-learn
+        check_feature_names(getattr(self, "feature_names_in_", None), names,
+                            type(self).__name__)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_features_in_} features as input.")
-        fitted_names = getattr(self, "feature_names_in_", None)
-        if fitted_names is not None and names is not None and \
-                not np.array_equal(names, fitted_names):
-            raise ValueError("The feature names should match those that were passed "
-                             "during fit.")
         return X
 
     # --------------------------------------------------------- kernel helpers
@@ -404,6 +408,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X, feature_names = check_X(X, name=type(self).__name__, ensure_min_samples=2,
                                    n_threads=n_threads)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        check_enough_samples(X.shape[0], self.n_components, sample_weight)
         self._fit_source(ArraySource(X, sample_weight), feature_names, n_threads)
         return X
 
@@ -487,12 +492,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = lower_bounds
 
     def _set_fitted(self, params, n_features, feature_names):
+        # Everything that can fail is computed before the first attribute is
+        # set: a failed (or interrupted) fit leaves the estimator as it was.
+        precisions = precisions_from_cholesky(params.prec_chol, self.covariance_type)
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.prec_chol
-        self.precisions_ = precisions_from_cholesky(params.prec_chol,
-                                                    self.covariance_type)
+        self.precisions_ = precisions
         self.n_features_in_ = n_features
         if feature_names is not None:
             self.feature_names_in_ = feature_names

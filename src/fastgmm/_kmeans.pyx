@@ -98,6 +98,9 @@ cdef int _lloyd_accumulate(
     cdef Py_ssize_t dstride = CHUNK_SIZE * K
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
+    # no more threads than blocks: idle team members only cost barrier
+    # waits (the block layout, hence the result, does not depend on it)
+    n_threads = min(n_threads, block_hi - block_lo)
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * dstride * sizeof(floating))
     cdef floating* centersT = <floating*> malloc(K * d * sizeof(floating))
@@ -313,6 +316,9 @@ def min_sq_distances(
         n_threads = omp_get_max_threads()
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t n_blocks = min_sq_n_blocks(n, T)
+    # no more threads than blocks: idle team members only cost barrier
+    # waits (the block layout, hence the result, does not depend on it)
+    n_threads = min(n_threads, n_blocks)
     cdef double* acc = <double*> calloc(n_blocks * T, sizeof(double))
     if acc == NULL:
         raise MemoryError("fastgmm: could not allocate k-means++ buffers")
@@ -382,6 +388,8 @@ def update_min_sq_distances(
         raise ValueError("center and closest must match X")
     if n_threads < 1:
         n_threads = omp_get_max_threads()
+    # a team only for inputs of several chunks (per-row results either way)
+    n_threads = min(n_threads, (n + CHUNK_SIZE - 1) // CHUNK_SIZE)
     cdef Py_ssize_t i, j
     cdef double s, v
     cdef const floating* Xp = &X[0, 0]

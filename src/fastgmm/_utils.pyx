@@ -26,7 +26,8 @@ def finite_status(const floating[:, ::1] X,    # IN (n, d)
     if n == 0 or d == 0:
         return 0
     with nogil:
-        for c in prange(n_chunks, schedule='static', num_threads=max(1, n_threads)):
+        for c in prange(n_chunks, schedule='static',
+                        num_threads=max(1, min(n_threads, n_chunks))):
             i1 = min((c + 1) * SCAN_CHUNK, n)
             for i in range(c * SCAN_CHUNK, i1):
                 for j in range(d):

@@ -1,9 +1,11 @@
 """Input and parameter validation (scikit-learn's wording where it has one)."""
 
 import numbers
+import warnings
 
 import numpy as np
 
+from ._base import InvalidParameterError
 from ._paging import finite_status_paged
 from ._utils import finite_status_1d
 
@@ -13,14 +15,64 @@ def _is_sparse(X):
 
 
 def _feature_names(X):
-    """Column names of a DataFrame-like, as an object array, or None."""
+    """Column names of a DataFrame-like, as an object array, or None.
+
+    As scikit-learn: only all-string names are kept; a mix of string and
+    non-string names is an error.
+    """
     columns = getattr(X, "columns", None)
     if columns is None or not hasattr(X, "iloc"):
         return None
     names = np.asarray(list(columns), dtype=object)
-    if not all(isinstance(n, str) for n in names):
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in set(type(v) for v in names))
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string "
+            f"names, but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your "
+            "input data, or convert them all to a non-string data type.")
+    if types != ["str"]:
         return None
     return names
+
+
+def check_feature_names(fitted_names, names, name="GaussianMixture"):
+    """At predict time: scikit-learn's warnings and error on column names.
+
+    ``fitted_names`` are the names seen by fit (or None), ``names`` those of
+    the data now (or None).
+    """
+    if fitted_names is None and names is None:
+        return
+    if fitted_names is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without "
+                      "feature names", UserWarning)
+        return
+    if names is None:
+        warnings.warn("X does not have valid feature names, but "
+                      f"{name} was fitted with feature names", UserWarning)
+        return
+    if len(fitted_names) == len(names) and np.all(fitted_names == names):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unseen = sorted(set(names) - set(fitted_names))
+    missing = sorted(set(fitted_names) - set(names))
+
+    def listed(values):
+        shown = [f"- {v}\n" for v in values[:5]]
+        return "".join(shown) + ("- ...\n" if len(values) > 5 else "")
+
+    if unseen:
+        message += "Feature names unseen at fit time:\n" + listed(unseen)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not unseen and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
 
 
 def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
@@ -67,22 +119,28 @@ def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
         try:
             Xa = Xa.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            # numpy's exception type, as scikit-learn (a dict entry is a
+            # TypeError, a non-numeric string a ValueError)
+            raise type(exc)(
                 f"Input {input_name} could not be converted to a numeric "
                 f"array: {exc}") from None
     if Xa.ndim == 0 or Xa.ndim == 1:
         raise ValueError(
             f"Expected 2D array, got {'scalar' if Xa.ndim == 0 else '1D'} array "
-            f"instead:\narray={Xa!r}.\nReshape your data either using "
+            f"instead:\narray={Xa}.\nReshape your data either using "
             "array.reshape(-1, 1) if your data has a single feature or "
             "array.reshape(1, -1) if it contains a single sample.")
     if Xa.ndim > 2:
-        raise ValueError(f"Found array with dim {Xa.ndim}. {name} expected <= 2.")
+        raise ValueError(
+            f"Found array with dim {Xa.ndim}, while dim <= 2 is required by {name}.")
     if dtype is None:
-        dtype = Xa.dtype if Xa.dtype in (np.float32, np.float64) else np.float64
+        # by kind and size, so that a big-endian float32 (whose dtype is not
+        # == np.float32) stays float32; float16 and long double -> float64
+        is_f32 = Xa.dtype.kind == "f" and Xa.dtype.itemsize == 4
+        dtype = np.float32 if is_f32 else np.float64
     dtype = np.dtype(dtype)
-    if Xa.dtype != dtype or not Xa.dtype.isnative:
-        Xa = Xa.astype(dtype.newbyteorder("="))
+    if Xa.dtype != dtype:  # (a non-native byte order never compares equal)
+        Xa = Xa.astype(dtype)
     if not Xa.flags.c_contiguous:
         Xa = np.ascontiguousarray(Xa)
     n_samples, n_features = Xa.shape
@@ -115,39 +173,88 @@ def check_sample_weight(sample_weight, n_samples, dtype, require_positive_sum=Tr
     """
     if sample_weight is None:
         return np.empty(0, dtype=dtype)
-    if isinstance(sample_weight, numbers.Number):
+    if _is_sparse(sample_weight):
+        raise TypeError(
+            "Sparse data was passed for sample_weight, but dense data is required. "
+            "Use '.toarray()' to convert to a dense numpy array.")
+    if isinstance(sample_weight, numbers.Real):
         sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
     sw = np.asarray(sample_weight)
+    if sw.dtype.kind == "c":
+        raise ValueError("Complex data not supported\n{}\n".format(sw))
     if sw.dtype.kind not in "fiub":
         raise ValueError("sample_weight must be numeric, got dtype "
                          f"{sw.dtype}.")
     if sw.ndim != 1:
-        raise ValueError("Sample weights must be 1D array or scalar")
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {sw.ndim}D array. "
+            f"Expected either a scalar value or a 1D array of length {n_samples}.")
     if sw.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight.shape == {sw.shape}, expected ({n_samples},)!")
     sw = np.ascontiguousarray(sw, dtype=np.dtype(dtype).newbyteorder("="))
     status = finite_status_1d(sw)
-    if status:
-        raise ValueError("Input sample_weight contains "
-                         + ("NaN." if status == 1 else "infinity."))
+    if status == 1:
+        raise ValueError("Input sample_weight contains NaN.")
+    if status == 2:
+        raise ValueError("Input sample_weight contains infinity or a value too large "
+                         f"for {sw.dtype!r}.")
+    if require_positive_sum and not np.any(sw):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     if np.any(sw < 0):
         raise ValueError("Negative values in data passed to `sample_weight`")
-    if require_positive_sum and not sw.sum() > 0:
-        raise ValueError("Sample weights must contain at least one positive value; "
-                         "they all are zero.")
+    with np.errstate(over="ignore"):
+        total = sw.sum(dtype=np.float64)
+    if not np.isfinite(total):
+        raise ValueError("The sum of sample_weight overflows; rescale the weights.")
     return sw
 
 
+def _bad_param(name, owner, expected, value):
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} "
+        "instead.")
+
+
+def check_enough_samples(n_samples, n_components, sample_weight):
+    """At least ``n_components`` rows, counting only rows of non-zero weight.
+
+    A zero weight removes the row (an integer weight w repeats it w times),
+    so fewer weighted rows than components is the n_samples < n_components
+    case and gets scikit-learn's message for it.  ``sample_weight`` is the
+    validated vector (empty for unit weights).
+    """
+    if n_samples < n_components:
+        raise ValueError(
+            "Expected n_samples >= n_components but got n_components = "
+            f"{n_components}, n_samples = {n_samples}")
+    if sample_weight.shape[0]:
+        n_weighted = int(np.count_nonzero(sample_weight))
+        if n_weighted < n_components:
+            raise ValueError(
+                "Expected n_samples >= n_components but got n_components = "
+                f"{n_components}, n_samples = {n_weighted} (rows with a non-zero "
+                "sample_weight)")
+
+
 def check_scalar_param(value, name, kind, low=None, high=None, *, low_open=False,
-                       owner="GaussianMixture"):
-    """Validate one constructor parameter with scikit-learn's message."""
+                       owner="GaussianMixture", allow_bool=False):
+    """Validate one constructor parameter with scikit-learn's message.
+
+    Raises scikit-learn's ``InvalidParameterError`` (a ValueError and a
+    TypeError), as scikit-learn does for a wrong type or an out-of-range
+    value.  ``allow_bool`` accepts True/False too (as scikit-learn's
+    ``verbose``).
+    """
+    is_bool = isinstance(value, (bool, np.bool_))
     if kind == "int":
-        ok_type = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        ok_type = isinstance(value, numbers.Integral) and not is_bool
         type_name = "an int"
     else:
-        ok_type = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        ok_type = isinstance(value, numbers.Real) and not is_bool
         type_name = "a float"
+    if allow_bool and is_bool:
+        return
     in_range = ok_type and not (
         (low is not None and (value < low or (low_open and value == low)))
         or (high is not None and value > high)
@@ -156,46 +263,76 @@ def check_scalar_param(value, name, kind, low=None, high=None, *, low_open=False
         left = "(" if low_open or low is None else "["
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be {type_name} in the range "
-            f"{left}{lo}, {hi}{']' if high is not None else ')'}. Got {value!r} "
-            "instead.")
+        expected = (f"{type_name} in the range {left}{lo}, "
+                    f"{hi}{']' if high is not None else ')'}")
+        if allow_bool:
+            expected += ", an instance of 'bool' or an instance of 'numpy.bool'"
+        raise _bad_param(name, owner, expected, value)
 
 
 def check_options(value, name, options, owner="GaussianMixture"):
     """Validate a string option with scikit-learn's message."""
     if not isinstance(value, str) or value not in options:
         opts = ", ".join(repr(o) for o in sorted(options))
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a str among {{{opts}}}. "
-            f"Got {value!r} instead.")
+        raise _bad_param(name, owner, f"a str among {{{opts}}}", value)
 
 
-def _as_float_array(value, name, ndim):
+def check_bool_param(value, name, owner="GaussianMixture"):
+    """A bool (Python or NumPy), with scikit-learn's message."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _bad_param(name, owner,
+                         "an instance of 'bool' or an instance of 'numpy.bool'", value)
+
+
+def check_random_state_param(value, name="random_state", owner="GaussianMixture"):
+    """None, an int in [0, 2**32 - 1] or a RandomState, as scikit-learn."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) \
+            and 0 <= value <= 2**32 - 1:
+        return
+    raise _bad_param(name, owner, "an int in the range [0, 4294967295], an instance "
+                     "of 'numpy.random.mtrand.RandomState' or None", value)
+
+
+def check_n_threads_param(value, name="n_threads", owner="GaussianMixture"):
+    """None or a non-zero int (negative counts back from the number of CPUs)."""
+    if value is None:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
+            or value == 0:
+        raise _bad_param(name, owner, "None or a non-zero int", value)
+
+
+def check_array_like_or_none(value, name, owner="GaussianMixture"):
+    """None or array-like (not a scalar or a string), as scikit-learn."""
+    if value is None:
+        return
+    if isinstance(value, (str, bytes)) or np.isscalar(value) or not (
+            hasattr(value, "__len__") or hasattr(value, "shape")
+            or hasattr(value, "__array__")):
+        raise _bad_param(name, owner, "an array-like or None", value)
+
+
+def _as_float_array(value, name, shape):
+    """``value`` as a finite float64 array of ``shape`` (scikit-learn's messages)."""
     try:
         arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"The parameter '{name}' must be a numeric array.") from None
-    if arr.ndim != ndim:
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"The parameter '{name}' must be a numeric array: "
+                         f"{exc}") from None
+    if arr.shape != shape:
         raise ValueError(
-            f"The parameter '{name}' should have {ndim} dimension(s), "
-            f"but got {arr.ndim}.")
+            f"The parameter '{name}' should have the shape of {shape}, "
+            f"but got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
     return arr
 
 
-def _check_shape(arr, shape, name):
-    if arr.shape != shape:
-        raise ValueError(
-            f"The parameter '{name}' should have the shape of {shape}, "
-            f"but got {arr.shape}")
-
-
 def check_weights_init(weights, n_components):
     """User ``weights_init``: shape (K,), in [0, 1], summing to 1."""
-    w = _as_float_array(weights, "weights", 1)
-    _check_shape(w, (n_components,), "weights")
+    w = _as_float_array(weights, "weights", (n_components,))
     if np.any(w < 0.0) or np.any(w > 1.0):
         raise ValueError(
             "The parameter 'weights' should be in the range [0, 1], but got max "
@@ -208,9 +345,7 @@ def check_weights_init(weights, n_components):
 
 def check_means_init(means, n_components, n_features):
     """User ``means_init``: shape (K, d)."""
-    m = _as_float_array(means, "means", 2)
-    _check_shape(m, (n_components, n_features), "means")
-    return m
+    return _as_float_array(means, "means", (n_components, n_features))
 
 
 def check_precisions_init(precisions, covariance_type, n_components, n_features):
@@ -220,11 +355,16 @@ def check_precisions_init(precisions, covariance_type, n_components, n_features)
               "diag": (n_components, n_features),
               "spherical": (n_components,)}
     p = _as_float_array(precisions, f"{covariance_type} precision",
-                        len(shapes[covariance_type]))
-    _check_shape(p, shapes[covariance_type], f"{covariance_type} precision")
+                        shapes[covariance_type])
     if covariance_type in ("full", "tied"):
         for mat in (p if covariance_type == "full" else p[None]):
-            if not (np.allclose(mat, mat.T) and np.all(np.linalg.eigvalsh(mat) > 0)):
+            # the Cholesky factorisation fit will need, not just eigenvalues > 0
+            # (which rounding can report for a numerically singular matrix)
+            try:
+                ok = np.allclose(mat, mat.T) and np.linalg.cholesky(mat) is not None
+            except np.linalg.LinAlgError:
+                ok = False
+            if not ok:
                 raise ValueError(f"'{covariance_type} precision' should be "
                                  "symmetric, positive-definite")
     elif np.any(p <= 0):
