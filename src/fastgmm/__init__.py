@@ -10,11 +10,13 @@ from ._base import ConvergenceWarning, NotFittedError
 from ._config import show_config
 from ._datasets import load_iris
 from ._gaussian_mixture import GaussianMixture
+from ._selection import GaussianMixtureSelector
 from ._version import __version__
 
 __all__ = [
     "ConvergenceWarning",
     "GaussianMixture",
+    "GaussianMixtureSelector",
     "NotFittedError",
     "__version__",
     "load_iris",

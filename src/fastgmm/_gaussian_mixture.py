@@ -36,7 +36,7 @@ from ._validation import (
 BLAS_MIN_FEATURES = 9
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 
 
 def _check_random_state(seed):
@@ -89,12 +89,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         EM iterations per initialisation (0 keeps the initial parameters).
     n_init : int, default=1
         Initialisations to run; the best lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', \
+'hierarchical'}, default='kmeans'
         How the initial responsibilities are chosen: labels of fastgmm's
-        k-means, one-hot at k-means++ seeds, uniform random, or one-hot at
-        random rows.  fastgmm's k-means seeds k-means++ on a uniform random
-        sample of at most ``max(2048, 100 * n_components)`` rows, then runs
-        its Lloyd iterations on all rows (weighted, chunked, parallel).
+        k-means, one-hot at k-means++ seeds, uniform random, one-hot at
+        random rows, or a Ward hierarchical clustering.  fastgmm's k-means
+        seeds k-means++ on a uniform random sample of at most
+        ``max(2048, 100 * n_components)`` rows, then runs its Lloyd
+        iterations on all rows (weighted, chunked, parallel).
+        'hierarchical' (not in scikit-learn) cuts a Ward dendrogram of about
+        2000 random rows (all rows when there are fewer) into
+        ``n_components`` clusters, sends every other row to the nearest
+        cluster centroid and starts from one M-step on that partition; it
+        stores one int32 label per row.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -265,14 +272,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                        cov, prec_chol)
 
     def _initial_params(self, X, sample_weight, total_weight, init_arrays,
-                        random_state, n_threads, use_blas):
+                        random_state, n_threads, use_blas, partition=None):
         w_init, m_init, p_init = init_arrays
         dtype = X.dtype
         weights = means = cov = prec_chol = None
         if w_init is None or m_init is None or p_init is None:
             N, S1, S2, centers, center = initial_statistics(
                 X, sample_weight, self.n_components, self.covariance_type,
-                self.init_params, random_state, n_threads, use_blas)
+                self.init_params, random_state, n_threads, use_blas, partition)
             p = self._params_from_statistics(N, S1, S2, centers, center, dtype,
                                              normalise=False, total_weight=total_weight)
             weights, means, cov, prec_chol = p.weights, p.means, p.covariances, \
@@ -325,18 +332,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = self._fit(X, sample_weight)
         return self._predict_kernel(X, labels=True)
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, _shared=None):
+        # _shared (GaussianMixtureSelector only): ``(feature_names,
+        # partitions)`` for an X and sample_weight it has validated once for
+        # all candidates; ``partitions[i]`` is initialisation i's
+        # 'kmeans'/'hierarchical' partition (None: compute as usual).
         self._check_params()
         name = type(self).__name__
         n_threads = effective_n_threads(self.n_threads)
-        X, feature_names = check_X(X, name=name, ensure_min_samples=2,
-                                   n_threads=n_threads)
+        if _shared is None:
+            X, feature_names = check_X(X, name=name, ensure_min_samples=2,
+                                       n_threads=n_threads)
+            partitions = None
+        else:
+            feature_names, partitions = _shared
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(
                 "Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {n_samples}")
-        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        if _shared is None:
+            sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
         total_weight = float(sample_weight.sum(dtype=np.float64)) \
             if sample_weight.shape[0] else float(n_samples)
         init_arrays = self._check_init_arrays(n_features)
@@ -362,9 +378,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Initialization {init}")
                 if do_init:
-                    params = self._initial_params(X, sample_weight, total_weight,
-                                                  init_arrays, random_state,
-                                                  n_threads, use_blas)
+                    params = self._initial_params(
+                        X, sample_weight, total_weight, init_arrays, random_state,
+                        n_threads, use_blas,
+                        None if partitions is None else partitions[init])
                     lower_bound = -np.inf
                 else:
                     params = _Params(self.weights_, self.means_, self.covariances_,

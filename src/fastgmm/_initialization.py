@@ -121,13 +121,39 @@ def kmeans(X, n_clusters, sample_weight, random_state, n_threads,
     return centers
 
 
+def initial_partition(X, sample_weight, n_components, init_params, random_state,
+                      n_threads):
+    """The initial hard partition of 'kmeans' or 'hierarchical'.
+
+    It does not depend on the covariance type, so model selection computes
+    it once per number of components and shares it (see ``_selection``).
+
+    Returns
+    -------
+    centers : ndarray (n_components, d), X's dtype
+    labels : ndarray (n_samples,) int32, or None for "nearest centre"
+        ('kmeans' assigns chunk by chunk and stores no labels).
+    """
+    if init_params == "kmeans":
+        return kmeans(X, n_components, sample_weight, random_state, n_threads), None
+    if init_params == "hierarchical":
+        from ._hierarchical import hierarchical_partition
+
+        return hierarchical_partition(X, sample_weight, n_components, random_state,
+                                      n_threads)
+    raise ValueError(f"init_params {init_params!r} has no hard partition")
+
+
 def initial_statistics(X, sample_weight, n_components, covariance_type, init_params,
-                       random_state, n_threads, use_blas):
+                       random_state, n_threads, use_blas, partition=None):
     """Sufficient statistics of scikit-learn's initial responsibilities.
 
-    'kmeans' (fastgmm's k-means labels), 'k-means++' and 'random_from_data'
-    (one row per component), 'random' (uniform random responsibilities,
-    normalised per row, drawn chunk by chunk in scikit-learn's order).
+    'kmeans' (fastgmm's k-means labels), 'hierarchical' (Ward on a sample,
+    see ``_hierarchical``), 'k-means++' and 'random_from_data' (one row per
+    component), 'random' (uniform random responsibilities, normalised per
+    row, drawn chunk by chunk in scikit-learn's order).  ``partition``, a
+    precomputed ``initial_partition`` result, replaces the 'kmeans' or
+    'hierarchical' clustering (``random_state`` is then not used).
 
     Returns
     -------
@@ -181,17 +207,25 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
         S1[:] += s1_part
         S2[:] += s2_part
 
-    if init_params == "kmeans":
-        centers = kmeans(X, K, sample_weight, random_state, n_threads)
+    if init_params in ("kmeans", "hierarchical"):
+        if partition is None:
+            partition = initial_partition(X, sample_weight, K, init_params,
+                                          random_state, n_threads)
+        centers, all_labels = partition
         center = np.ascontiguousarray(centers.mean(axis=0), dtype=X.dtype)
-        # final hard assignment, chunk by chunk: no n_samples label array
+        # k-means: final hard assignment, chunk by chunk (no n_samples label
+        # array); hierarchical: the given labels
         labels = np.empty(min(n, INIT_CHUNK), dtype=np.int32)
         sums, wsum = np.empty((K, d)), np.empty(K)
         for i0 in range(0, n, INIT_CHUNK):
             i1 = min(i0 + INIT_CHUNK, n)
-            _kmeans.lloyd_iteration(X[i0:i1], weights_of(i0, i1), centers, sums, wsum,
-                                    labels[:i1 - i0], n_threads)
-            add_chunk(i0, i1, centers, center, labels=labels[:i1 - i0])
+            if all_labels is None:
+                _kmeans.lloyd_iteration(X[i0:i1], weights_of(i0, i1), centers, sums,
+                                        wsum, labels[:i1 - i0], n_threads)
+                chunk_labels = labels[:i1 - i0]
+            else:
+                chunk_labels = all_labels[i0:i1]
+            add_chunk(i0, i1, centers, center, labels=chunk_labels)
         return N, S1, S2, centers, center
 
     if init_params == "random":
