@@ -172,12 +172,17 @@ def test_validates_x_once(make_blobs_fn, monkeypatch):
 
 
 def test_thread_count_and_scheduling_do_not_change_results(make_blobs_fn, monkeypatch):
-    X, _, _ = make_blobs_fn(n=3000, d=3, K=3, seed=6)
-    ref = GaussianMixtureSelector(range(1, 6), random_state=3, n_threads=1).fit(X)
-    par = GaussianMixtureSelector(range(1, 6), random_state=3, n_threads=2).fit(X)
+    import fastgmm._selection as selection
+
+    X, _, _ = make_blobs_fn(n=23_000, d=3, K=3, seed=6)
+    assert X.size >= selection.SMALL_DATA_SIZE      # threads are used
+    ref = GaussianMixtureSelector(range(1, 5), random_state=3, n_threads=1).fit(X)
+    par = GaussianMixtureSelector(range(1, 5), random_state=3, n_threads=2).fit(X)
     monkeypatch.setattr(GaussianMixtureSelector, "_side_by_side", False)
-    seq = GaussianMixtureSelector(range(1, 6), random_state=3, n_threads=2).fit(X)
-    for other in (par, seq):
+    seq = GaussianMixtureSelector(range(1, 5), random_state=3, n_threads=2).fit(X)
+    monkeypatch.setattr(selection, "SMALL_DATA_SIZE", 10 ** 9)
+    one = GaussianMixtureSelector(range(1, 5), random_state=3, n_threads=2).fit(X)
+    for other in (par, seq, one):
         for key, value in results_without_time(ref).items():
             np.testing.assert_array_equal(other.results_[key], value, err_msg=key)
         np.testing.assert_array_equal(other.best_estimator_.means_,

@@ -21,6 +21,8 @@ from ._mstep import ILL_DEFINED_MESSAGE
 from ._validation import check_options, check_sample_weight, check_scalar_param, check_X
 
 CRITERIA = ("bic", "aic")
+# Below this many values in X the whole grid runs on one thread.
+SMALL_DATA_SIZE = 1 << 16
 RESULT_KEYS = ("n_components", "covariance_type", "bic", "aic", "lower_bound",
                "n_iter", "converged", "fit_time")
 
@@ -53,8 +55,10 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
     (and converted, if it needs it) once; the 'kmeans' initial partition is
     computed once per ``n_components`` and shared by all covariance types;
     'hierarchical' builds one Ward dendrogram per initialisation and cuts it
-    for every ``n_components`` (as R's mclust does).  Each candidate's
-    kernels run on ``n_threads`` threads.
+    for every ``n_components`` (as R's mclust does).  Candidates run side
+    by side on ``n_threads`` threads, each with single-threaded kernels
+    (data with fewer than 65,536 values: one thread in all); the results do
+    not depend on this.
 
     With an integer ``random_state`` every candidate is exactly
     ``GaussianMixture(n_components=k, covariance_type=t, random_state=seed,
@@ -226,9 +230,14 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         # single-threaded kernels: no OpenMP barrier per chunk, and one
         # candidate's Python M-step overlaps another's kernels.  Results do
         # not depend on this (the kernels are thread-count invariant).
+        # Small data: one thread (a pass takes microseconds; threads would
+        # cost more than they save).
         n_tasks = len(ks) * len(types)
-        workers = max(1, min(n_threads, n_tasks)) if self._side_by_side else 1
-        kernel_threads = max(1, n_threads // workers)
+        if X.size < SMALL_DATA_SIZE:
+            workers = kernel_threads = 1
+        else:
+            workers = max(1, min(n_threads, n_tasks)) if self._side_by_side else 1
+            kernel_threads = max(1, n_threads // workers)
 
         trees = None
         t_trees = 0.0

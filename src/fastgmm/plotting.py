@@ -168,8 +168,11 @@ def plot_mixture(model, X, ax=None, features=None):
         Xs = np.ascontiguousarray(X[rows])
         Y = (Xs - origin) @ P
         lab = gm.predict(Xs)
-        ax.scatter(Y[:, 0], Y[:, 1], c=[color[k] for k in lab], s=4, alpha=0.5,
-                   linewidths=0, rasterized=True)
+        # bigger, more opaque points when there are few of them
+        ax.scatter(Y[:, 0], Y[:, 1], c=[color[k] for k in lab],
+                   s=float(np.clip(4000 / rows.shape[0], 2, 16)),
+                   alpha=0.8 if rows.shape[0] < 2000 else 0.4, linewidths=0,
+                   rasterized=True)
         M = (means - origin) @ P
         for k in range(K):
             a, b, angle = _ellipse_geometry(P.T @ covs[k] @ P)
