@@ -100,6 +100,23 @@ def timed(fn):
     return wall, result, other
 
 
+def other_load(seconds=2.0):
+    """Cores used by other processes over the next ``seconds``."""
+    return timed(lambda: time.sleep(seconds))[2]
+
+
+def wait_for_idle(budget, threshold=0.3, patience=60.0):
+    """Wait (up to ``patience`` s, within the run's ``budget``) until other
+    processes use less than ``threshold`` cores; returns seconds waited."""
+    waited = 0.0
+    while waited < min(patience, budget[0]):
+        if other_load() < threshold:
+            break
+        waited += 2.0
+    budget[0] -= waited
+    return waited
+
+
 # ------------------------------------------------------------------ variants
 def run_sklearn(X):
     from sklearn.mixture import GaussianMixture
@@ -196,9 +213,15 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5,
                         help="interleaved repeats of every variant on the small case")
     parser.add_argument("--output", default=None, help="markdown report file")
+    parser.add_argument("--max-wait", type=float, default=600.0,
+                        help="seconds the whole run may wait for an idle machine "
+                             "(before each timed block, at most 60 s)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # ConvergenceWarnings of large-K candidates
 
+    info = machine_info()       # before the run: the commit measured
+    budget = [args.max_wait]
+    waited = 0.0
     started = datetime.datetime.now(datetime.UTC)
     t_run = time.perf_counter()
     load0 = os.getloadavg()
@@ -216,6 +239,7 @@ def main(argv=None):
         results = {}
         for _ in range(repeats):
             for v in order:
+                waited += wait_for_idle(budget)
                 wall, res, other = timed(lambda: VARIANTS[v][1](X))
                 times[v].append(wall)
                 others[v].append(other)
@@ -246,12 +270,13 @@ def main(argv=None):
         f"{started:%Y-%m-%d %H:%M} UTC; total run time {total:.1f} min.  "
         f"The machine was shared with other agents' jobs: load average "
         f"{load0[0]:.1f} at the start and {load1[0]:.1f} at the end (2 cores); "
-        "all variants ran side by side in this one run, so compare ratios, "
-        "not absolute times.",
+        f"all variants ran side by side in this one run (the script waited "
+        f"{waited:.0f} s in all for quieter moments), so compare ratios, not "
+        "absolute times.",
         "",
         "## Machine and versions",
         "",
-        *machine_info(),
+        *info,
         "",
         "## Method",
         "",
@@ -268,7 +293,9 @@ def main(argv=None):
         "median is shown.  Large case: once each (the selector once more at "
         "the end; both times shown, the speed-up uses their median).",
         "* \"other load\" is the CPU used by other processes during the "
-        "variant's run, in cores (from /proc/stat; the maximum over repeats).",
+        "variant's run, in cores (from /proc/stat; the maximum over repeats). "
+        "Before each run the script waits up to 60 s for it to fall below 0.3 "
+        "cores (at most --max-wait s in all).",
         "",
         "## Results",
         "",

@@ -101,7 +101,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         2000 random rows (all rows when there are fewer) into
         ``n_components`` clusters, sends every other row to the nearest
         cluster centroid and starts from one M-step on that partition; it
-        stores one int32 label per row.
+        stores one int32 label per row (with at most 2000 rows the sample
+        is all rows, so every initialisation is the same).
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None

@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import threading
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from time import perf_counter
@@ -38,11 +39,8 @@ class _InlineExecutor:
             future.set_exception(exc)
         return future
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
+    def shutdown(self, wait=True, cancel_futures=False):
+        pass
 
 
 class GaussianMixtureSelector(DensityMixin, BaseEstimator):
@@ -264,6 +262,12 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
                               for _ in range(self.n_init)]
             return partitions, (perf_counter() - t0 + t_trees / len(ks)) / len(types)
 
+        criterion_column = 2 if self.criterion == "bic" else 3
+        grid_index = {(k, cov): i for i, (k, cov) in
+                      enumerate((k, cov) for k in ks for cov in types)}
+        best = [None, (np.inf, 0)]   # model, (criterion, grid index)
+        best_lock = threading.Lock()
+
         def fit_candidate(k, cov, partitions_future):
             partitions, t_shared = partitions_future.result()
             t0 = perf_counter()
@@ -278,46 +282,54 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
             except ValueError as exc:
                 if ILL_DEFINED_MESSAGE not in str(exc):
                     raise
-                return None, exc, (k, cov, np.nan, np.nan, np.nan, 0, False,
-                                   perf_counter() - t0 + t_shared)
+                return exc, (k, cov, np.nan, np.nan, np.nan, 0, False,
+                             perf_counter() - t0 + t_shared)
             log_prob = model._predict_kernel(X, log_prob=True)
             ll = float(sample_weight.astype(np.float64) @ log_prob) if weighted \
                 else float(log_prob.sum())
             del log_prob
             n_par = model._n_parameters()
-            return model, None, (k, cov, -2 * ll + n_par * math.log(n_obs),
-                                 -2 * ll + 2 * n_par, model.lower_bound_,
-                                 model.n_iter_, model.converged_,
-                                 perf_counter() - t0 + t_shared)
+            row = (k, cov, -2 * ll + n_par * math.log(n_obs), -2 * ll + 2 * n_par,
+                   model.lower_bound_, model.n_iter_, model.converged_,
+                   perf_counter() - t0 + t_shared)
+            # keep only the best model so far (ties: the first in grid order)
+            key = (row[criterion_column], grid_index[k, cov])
+            with best_lock:
+                if key < best[1]:
+                    best[:] = [model, key]
+            return None, row
 
         # Largest n_components first, so the cheap candidates fill the end
         # and the workers finish together.  A candidate waits only for its
         # own partition, submitted (and so started) before it.
         futures = {}
-        # one BLAS thread for the whole grid (the candidates' own limits nest
-        # inside this one and so never restore a multi-threaded BLAS while
-        # another candidate runs)
         pool = ThreadPoolExecutor(workers) if workers > 1 else _InlineExecutor()
-        with single_threaded_blas(), pool:
-            for k in sorted(ks, reverse=True):
-                part = pool.submit(make_partitions, k)
-                for cov in types:
-                    futures[k, cov] = pool.submit(fit_candidate, k, cov, part)
-                del part
-            if self.verbose:
-                for future in as_completed(futures.values()):
-                    model, exc, row = future.result()
-                    print(f"n_components={row[0]:<4d} covariance_type={row[1]:<9s} "
-                          f"bic={row[2]:.6g} aic={row[3]:.6g} n_iter={row[5]} "
-                          f"converged={row[6]} time={row[7]:.3f}s")
-            outcomes = [futures[k, cov].result() for k in ks for cov in types]
+        try:
+            # one BLAS thread for the whole grid (the candidates' own limits
+            # nest inside this one and so never restore a multi-threaded BLAS
+            # while another candidate runs)
+            with single_threaded_blas():
+                for k in sorted(ks, reverse=True):
+                    part = pool.submit(make_partitions, k)
+                    for cov in types:
+                        futures[k, cov] = pool.submit(fit_candidate, k, cov, part)
+                    del part
+                if self.verbose:
+                    for future in as_completed(futures.values()):
+                        _, row = future.result()
+                        print(f"n_components={row[0]:<4d} covariance_type="
+                              f"{row[1]:<9s} bic={row[2]:.6g} aic={row[3]:.6g} "
+                              f"n_iter={row[5]} converged={row[6]} "
+                              f"time={row[7]:.3f}s")
+                outcomes = [futures[k, cov].result() for k in ks for cov in types]
+        finally:
+            # on an error, drop the candidates that have not started
+            pool.shutdown(wait=True, cancel_futures=True)
         del futures
 
         rows = {key: [] for key in RESULT_KEYS}
-        best = None
-        best_value = np.inf
         last_error = None
-        for index, (model, exc, row) in enumerate(outcomes):
+        for exc, row in outcomes:
             for key, value in zip(RESULT_KEYS, row):
                 rows[key].append(value)
             if exc is not None:
@@ -325,12 +337,7 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
                               f"{row[1]!r} failed and is skipped: {exc}",
                               UserWarning, stacklevel=2)
                 last_error = exc
-                continue
-            value = row[2] if self.criterion == "bic" else row[3]
-            if value < best_value:
-                best, best_value = (model, index), value
-        del outcomes
-        if best is None:
+        if best[0] is None:
             raise last_error
 
         self.results_ = {
@@ -343,7 +350,7 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
             "converged": np.asarray(rows["converged"], dtype=bool),
             "fit_time": np.asarray(rows["fit_time"], dtype=np.float64),
         }
-        self.best_estimator_, self.best_index_ = best
+        self.best_estimator_, self.best_index_ = best[0], best[1][1]
         self.best_params_ = {"n_components": self.best_estimator_.n_components,
                              "covariance_type": self.best_estimator_.covariance_type}
         self.n_features_in_ = X.shape[1]
