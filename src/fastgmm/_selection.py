@@ -300,8 +300,10 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
             return None, row
 
         # Largest n_components first, so the cheap candidates fill the end
-        # and the workers finish together.  A candidate waits only for its
-        # own partition, submitted (and so started) before it.
+        # and the workers finish together.  The next n_components' partition
+        # is queued before this one's candidates, so it is computed while
+        # they run; a candidate waits only for its own partition, queued
+        # (and so started) before it.
         futures = {}
         pool = ThreadPoolExecutor(workers) if workers > 1 else _InlineExecutor()
         try:
@@ -309,11 +311,15 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
             # nest inside this one and so never restore a multi-threaded BLAS
             # while another candidate runs)
             with single_threaded_blas():
-                for k in sorted(ks, reverse=True):
-                    part = pool.submit(make_partitions, k)
+                order = sorted(ks, reverse=True)
+                parts = {order[0]: pool.submit(make_partitions, order[0])}
+                for i, k in enumerate(order):
+                    if i + 1 < len(order):
+                        parts[order[i + 1]] = pool.submit(make_partitions, order[i + 1])
                     for cov in types:
-                        futures[k, cov] = pool.submit(fit_candidate, k, cov, part)
-                    del part
+                        futures[k, cov] = pool.submit(fit_candidate, k, cov,
+                                                      parts[k])
+                    del parts[k]
                 if self.verbose:
                     for future in as_completed(futures.values()):
                         _, row = future.result()
