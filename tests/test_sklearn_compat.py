@@ -26,7 +26,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 import fastgmm
-from fastgmm import GaussianMixture
+from fastgmm import GaussianMixture, GaussianMixtureSelector
 
 # One line per estimator (default construction plus variants that take other
 # code paths).  For the model-selection estimator, once it exists, add e.g.
@@ -39,6 +39,7 @@ ESTIMATORS = [
                     n_init=2),
     GaussianMixture(n_components=2, covariance_type="spherical",
                     init_params="random_from_data", warm_start=True),
+    GaussianMixtureSelector(n_components=(1, 2), covariance_type=("full", "diag")),
 ]
 
 # {estimator class name: {check name: reason}}; every entry needs a reason.

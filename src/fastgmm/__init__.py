@@ -11,11 +11,13 @@ from ._config import show_config
 from ._datasets import load_iris
 from ._gaussian_mixture import GaussianMixture
 from ._persistence import load
+from ._selection import GaussianMixtureSelector
 from ._version import __version__
 
 __all__ = [
     "ConvergenceWarning",
     "GaussianMixture",
+    "GaussianMixtureSelector",
     "NotFittedError",
     "__version__",
     "load",

@@ -44,7 +44,7 @@ from ._validation import (
 BLAS_MIN_FEATURES = 9
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 
 
 def _check_random_state(seed):
@@ -97,12 +97,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         EM iterations per initialisation (0 keeps the initial parameters).
     n_init : int, default=1
         Initialisations to run; the best lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', \
+'hierarchical'}, default='kmeans'
         How the initial responsibilities are chosen: labels of fastgmm's
-        k-means, one-hot at k-means++ seeds, uniform random, or one-hot at
-        random rows.  fastgmm's k-means seeds k-means++ on a uniform random
-        sample of at most ``max(2048, 100 * n_components)`` rows, then runs
-        its Lloyd iterations on all rows (weighted, chunked, parallel).
+        k-means, one-hot at k-means++ seeds, uniform random, one-hot at
+        random rows, or a Ward hierarchical clustering.  fastgmm's k-means
+        seeds k-means++ on a uniform random sample of at most
+        ``max(2048, 100 * n_components)`` rows, then runs its Lloyd
+        iterations on all rows (weighted, chunked, parallel).
+        'hierarchical' (not in scikit-learn) cuts a Ward dendrogram of about
+        2000 random rows (all rows when there are fewer) into
+        ``n_components`` clusters, sends every other row to the nearest
+        cluster centroid and starts from one M-step on that partition; it
+        stores one int32 label per row (with at most 2000 rows the sample
+        is all rows, so every initialisation is the same).
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -273,14 +281,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return _Params(weights.astype(dtype, copy=False), means.astype(dtype, copy=False),
                        cov, prec_chol)
 
-    def _initial_params(self, source, init_arrays, random_state, n_threads, use_blas):
+    def _initial_params(self, source, init_arrays, random_state, n_threads, use_blas,
+                        partition=None):
         w_init, m_init, p_init = init_arrays
         dtype = source.dtype
         weights = means = cov = prec_chol = None
         if w_init is None or m_init is None or p_init is None:
             N, S1, S2, centers, center = initial_statistics(
                 source, self.n_components, self.covariance_type,
-                self.init_params, random_state, n_threads, use_blas)
+                self.init_params, random_state, n_threads, use_blas, partition)
             p = self._params_from_statistics(N, S1, S2, centers, center, dtype,
                                              normalise=False,
                                              total_weight=source.total_weight)
@@ -396,7 +405,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return self.predict(X)
         return self._predict_kernel(X, labels=True)
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, _shared=None):
+        # _shared (GaussianMixtureSelector only): ``(feature_names,
+        # partitions)`` for an X and sample_weight it has validated once for
+        # all candidates; ``partitions[i]`` is initialisation i's
+        # 'kmeans'/'hierarchical' partition (None: compute as usual).
         self._check_params()
         n_threads = effective_n_threads(self.n_threads)
         if is_dask_collection(X):
@@ -405,14 +418,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             source = DaskSource(X, sample_weight, estimator=self)
             self._fit_source(source, None, n_threads)
             return source.X
-        X, feature_names = check_X(X, name=type(self).__name__, ensure_min_samples=2,
-                                   n_threads=n_threads)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        check_enough_samples(X.shape[0], self.n_components, sample_weight)
-        self._fit_source(ArraySource(X, sample_weight), feature_names, n_threads)
+        if _shared is None:
+            X, feature_names = check_X(X, name=type(self).__name__,
+                                       ensure_min_samples=2, n_threads=n_threads)
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+            check_enough_samples(X.shape[0], self.n_components, sample_weight)
+            partitions = None
+        else:
+            feature_names, partitions = _shared
+        self._fit_source(ArraySource(X, sample_weight), feature_names, n_threads,
+                         partitions)
         return X
 
-    def _fit_source(self, source, feature_names, n_threads):
+    def _fit_source(self, source, feature_names, n_threads, partitions=None):
         """EM with ``n_init`` initialisations over a row source."""
         name = type(self).__name__
         n_samples, n_features = source.n_samples, source.n_features
@@ -440,8 +458,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Initialization {init}")
                 if do_init:
-                    params = self._initial_params(source, init_arrays, random_state,
-                                                  n_threads, use_blas)
+                    params = self._initial_params(
+                        source, init_arrays, random_state, n_threads, use_blas,
+                        None if partitions is None else partitions[init])
                     lower_bound = -np.inf
                 else:
                     params = _Params(self.weights_, self.means_, self.covariances_,

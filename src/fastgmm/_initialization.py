@@ -150,13 +150,43 @@ def _seed_rows(source, n_components, init_params, random_state, n_threads):
     return random_state.choice(n, size=n_components, replace=False)
 
 
+def initial_partition(X, sample_weight, n_components, init_params, random_state,
+                      n_threads):
+    """The initial hard partition of 'kmeans' or 'hierarchical' for in-memory
+    ``X`` and its validated ``sample_weight``.
+
+    It does not depend on the covariance type, so model selection computes
+    it once per number of components and shares it (see ``_selection``).
+
+    Returns
+    -------
+    centers : ndarray (n_components, d), X's dtype
+    labels : ndarray (n_samples,) int32, or None for "nearest centre"
+        ('kmeans' assigns chunk by chunk and stores no labels).
+    """
+    if init_params == "kmeans":
+        from ._sources import ArraySource
+
+        return kmeans(ArraySource(X, sample_weight), n_components, random_state,
+                      n_threads), None
+    if init_params == "hierarchical":
+        from ._hierarchical import hierarchical_partition
+
+        return hierarchical_partition(X, sample_weight, n_components, random_state,
+                                      n_threads)
+    raise ValueError(f"init_params {init_params!r} has no hard partition")
+
+
 def initial_statistics(source, n_components, covariance_type, init_params,
-                       random_state, n_threads, use_blas):
+                       random_state, n_threads, use_blas, partition=None):
     """Sufficient statistics of scikit-learn's initial responsibilities.
 
-    'kmeans' (fastgmm's k-means labels), 'k-means++' and 'random_from_data'
-    (one row per component), 'random' (uniform random responsibilities,
-    normalised per row, drawn chunk by chunk in scikit-learn's order).
+    'kmeans' (fastgmm's k-means labels), 'hierarchical' (Ward on a sample,
+    see ``_hierarchical``), 'k-means++' and 'random_from_data' (one row per
+    component), 'random' (uniform random responsibilities, normalised per
+    row, drawn chunk by chunk in scikit-learn's order).  ``partition``, a
+    precomputed ``initial_partition`` result, replaces the 'kmeans' or
+    'hierarchical' clustering (``random_state`` is then not used).
 
     Parameters
     ----------
@@ -189,12 +219,32 @@ def initial_statistics(source, n_components, covariance_type, init_params,
             S2[:] = ((dev * w[:, None]).T @ dev).ravel()
         return N, S1, S2, centers, center
 
-    if init_params == "kmeans":
-        centers = kmeans(source, K, random_state, n_threads)
+    if init_params in ("kmeans", "hierarchical"):
+        if partition is None and init_params == "hierarchical":
+            if not hasattr(source, "X"):
+                raise ValueError("init_params='hierarchical' needs the data as one "
+                                 "in-memory or memory-mapped array")
+            partition = initial_partition(source.X, source.sample_weight, K,
+                                          init_params, random_state, n_threads)
+        if partition is None:
+            partition = (kmeans(source, K, random_state, n_threads), None)
+        centers, all_labels = partition
         center = np.ascontiguousarray(centers.mean(axis=0), dtype=dtype)
-        # final hard assignment, chunk by chunk: no n_samples label array
-        N, S1, S2 = source.label_statistics(centers, center, cov_code, use_blas,
-                                            n_threads)
+        if all_labels is None:
+            # final hard assignment, chunk by chunk: no n_samples label array
+            N, S1, S2 = source.label_statistics(centers, center, cov_code, use_blas,
+                                                n_threads)
+        else:
+            # hierarchical: the given labels, chunk by chunk in row order
+            seen = [0]
+
+            def given(X, sw):
+                i0 = seen[0]
+                seen[0] += X.shape[0]
+                return {"labels": all_labels[i0:seen[0]]}
+
+            N, S1, S2 = source._given_statistics(cov_code, K, centers, center,
+                                                 use_blas, n_threads, given)
         return N, S1, S2, centers, center
 
     if init_params == "random":

@@ -1,0 +1,265 @@
+"""Plots of fitted mixtures and of model selection (needs matplotlib).
+
+Install with ``pip install fastgmm[plot]``.  ``import fastgmm`` never imports
+matplotlib; this module imports it when a function is called.
+
+- :func:`plot_mixture`: one feature, a histogram with every weighted component
+  density and the mixture density; two or more, a scatter coloured by
+  component with each component's 1-, 2- and 3-sigma ellipses (two chosen
+  features, or the first two principal axes of the data).
+- :func:`plot_selection`: BIC or AIC against ``n_components``, one line per
+  covariance type, the chosen model marked.
+- :func:`save_plots`: both into one PNG, without touching pyplot's state.
+"""
+
+import numpy as np
+
+# Scatter plots draw at most this many rows (a fixed-seed random subset);
+# histograms use every row.
+MAX_SCATTER_POINTS = 20000
+SIGMAS = (1, 2, 3)
+
+
+def _matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError("fastgmm.plotting needs matplotlib; install it with "
+                          "'pip install fastgmm[plot]'.") from None
+    import matplotlib.patches
+
+    return matplotlib
+
+
+def _new_axes(ax):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots()[1]
+
+
+def _fitted_mixture(model):
+    """The GaussianMixture behind ``model`` (a selector gives its best)."""
+    model = getattr(model, "best_estimator_", model)
+    if not hasattr(model, "means_"):
+        from ._base import NotFittedError
+
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted "
+                             "yet. Call 'fit' with appropriate arguments before "
+                             "plotting it.")
+    return model
+
+
+def _full_covariances(model):
+    """(K, d, d) covariance matrices of any covariance type, float64."""
+    K, d = model.means_.shape
+    cov = np.asarray(model.covariances_, dtype=np.float64)
+    t = model.covariance_type
+    if t == "full":
+        return cov
+    if t == "tied":
+        return np.broadcast_to(cov, (K, d, d))
+    if t == "diag":
+        return cov[:, :, None] * np.eye(d)
+    return cov[:, None, None] * np.eye(d)
+
+
+def _feature_label(model, j):
+    names = getattr(model, "feature_names_in_", None)
+    return str(names[j]) if names is not None else f"feature {j}"
+
+
+def _projection(model, X, features):
+    """A (d, 2) matrix onto the plotted plane and the axis labels."""
+    d = X.shape[1]
+    if features is None and d == 2:
+        features = (0, 1)
+    if features is not None:
+        i, j = (int(f) for f in features)
+        if not (0 <= i < d and 0 <= j < d) or i == j:
+            raise ValueError(f"features must be two different column indices in "
+                             f"[0, {d}), got {features!r}.")
+        P = np.zeros((d, 2))
+        P[i, 0] = P[j, 1] = 1.0
+        return P, np.zeros(d), (_feature_label(model, i), _feature_label(model, j))
+    # first two principal axes of the data (chunked covariance: no n x d copy)
+    mean = X.mean(axis=0, dtype=np.float64)
+    C = np.zeros((d, d))
+    for i0 in range(0, X.shape[0], 65536):
+        D = X[i0:i0 + 65536] - mean
+        C += D.T @ D
+    _, vecs = np.linalg.eigh(C)
+    return vecs[:, ::-1][:, :2].copy(), mean, ("principal axis 1", "principal axis 2")
+
+
+def _ellipse_geometry(cov2):
+    """Semi-axes (for one sigma) and angle in degrees of a 2x2 covariance."""
+    vals, vecs = np.linalg.eigh(cov2)
+    vals = np.clip(vals, 0.0, None)
+    angle = np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1]))
+    return np.sqrt(vals[1]), np.sqrt(vals[0]), angle
+
+
+def plot_mixture(model, X, ax=None, features=None):
+    """Plot the data with the fitted mixture.
+
+    Parameters
+    ----------
+    model : fastgmm.GaussianMixture or GaussianMixtureSelector
+        Fitted; a selector plots its ``best_estimator_``.
+    X : array-like of shape (n_samples, n_features)
+        Data to draw (usually the data the model was fitted on).
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    features : pair of int, default=None
+        With 2+ features, the two columns to draw.  Default: the two
+        features when there are two, else the data's first two principal
+        axes (means and covariances are projected onto the same plane).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Notes
+    -----
+    One feature: histogram (density) of ``X``, each component's weighted
+    density ``w_k N(x | mu_k, sigma_k^2)`` and their sum.  Two or more: a
+    scatter of at most 20,000 rows (a fixed random subset) coloured by
+    ``model.predict``, each component's mean and its 1-, 2- and 3-sigma
+    ellipses (Mahalanobis radius 1, 2, 3 of the projected covariance).
+    """
+    mpl = _matplotlib()
+    gm = _fitted_mixture(model)
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != gm.means_.shape[1]:
+        raise ValueError(f"X must have shape (n_samples, {gm.means_.shape[1]}), got "
+                         f"{X.shape}.")
+    ax = _new_axes(ax)
+    K, d = gm.means_.shape
+    weights = np.asarray(gm.weights_, dtype=np.float64)
+    means = np.asarray(gm.means_, dtype=np.float64)
+    covs = _full_covariances(gm)
+    colors = mpl.colormaps["tab10" if K <= 10 else "tab20"]
+    color = [colors(k % colors.N) for k in range(K)]
+
+    if d == 1:
+        x = np.asarray(X[:, 0], dtype=np.float64)
+        ax.hist(x, bins=min(100, max(10, int(np.sqrt(x.shape[0])))), density=True,
+                color="0.8", edgecolor="0.6", label="data")
+        sd = np.sqrt(covs[:, 0, 0])
+        lo = min(x.min(), (means[:, 0] - 4 * sd).min())
+        hi = max(x.max(), (means[:, 0] + 4 * sd).max())
+        grid = np.linspace(lo, hi, 600)
+        dens = weights[:, None] * np.exp(-0.5 * ((grid - means[:, :1]) / sd[:, None]) ** 2) \
+            / (sd[:, None] * np.sqrt(2 * np.pi))
+        # mixture dashed underneath, so components it coincides with show
+        ax.plot(grid, dens.sum(axis=0), color="k", lw=2.5, ls="--", label="mixture")
+        for k in range(K):
+            ax.plot(grid, dens[k], color=color[k], lw=1.5, label=f"component {k}")
+        ax.set_xlabel(_feature_label(gm, 0))
+        ax.set_ylabel("density")
+        ax.legend(fontsize="small")
+    else:
+        P, origin, labels = _projection(gm, X, features)
+        n = X.shape[0]
+        rows = np.arange(n) if n <= MAX_SCATTER_POINTS else np.sort(
+            np.random.default_rng(0).choice(n, MAX_SCATTER_POINTS, replace=False))
+        Xs = np.ascontiguousarray(X[rows])
+        Y = (Xs - origin) @ P
+        lab = gm.predict(Xs)
+        # bigger, more opaque points when there are few of them
+        ax.scatter(Y[:, 0], Y[:, 1], c=[color[k] for k in lab],
+                   s=float(np.clip(4000 / rows.shape[0], 2, 16)),
+                   alpha=0.8 if rows.shape[0] < 2000 else 0.4, linewidths=0,
+                   rasterized=True)
+        M = (means - origin) @ P
+        for k in range(K):
+            a, b, angle = _ellipse_geometry(P.T @ covs[k] @ P)
+            for s, alpha in zip(SIGMAS, (0.9, 0.6, 0.35)):
+                ax.add_patch(mpl.patches.Ellipse(
+                    M[k], 2 * s * a, 2 * s * b, angle=angle, fill=False,
+                    edgecolor=color[k], lw=1.5, alpha=alpha))
+            ax.plot(M[k, 0], M[k, 1], marker="x", color="k", ms=7, mew=2)
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+        ax.autoscale_view()
+    ax.set_title(f"{K} component{'s' if K != 1 else ''}, {gm.covariance_type} "
+                 "covariance")
+    return ax
+
+
+def plot_selection(selector, ax=None, criterion=None):
+    """Plot BIC or AIC against n_components, one line per covariance type.
+
+    Parameters
+    ----------
+    selector : fastgmm.GaussianMixtureSelector
+        Fitted.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+    criterion : {'bic', 'aic'}, default=None
+        Which criterion to draw; the selector's own when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The chosen model (``selector.best_index_``) is marked with a star.
+    """
+    _matplotlib()
+    from ._base import check_is_fitted
+
+    check_is_fitted(selector, "results_")
+    criterion = selector.criterion if criterion is None else criterion
+    if criterion not in ("bic", "aic"):
+        raise ValueError(f"criterion must be 'bic' or 'aic', got {criterion!r}.")
+    ax = _new_axes(ax)
+    res = selector.results_
+    ks = np.asarray(res["n_components"])
+    types = np.asarray(res["covariance_type"])
+    values = np.asarray(res[criterion], dtype=np.float64)
+    for t in dict.fromkeys(types.tolist()):
+        sel = np.flatnonzero(types == t)
+        order = sel[np.argsort(ks[sel], kind="stable")]
+        ax.plot(ks[order], values[order], marker="o", ms=4, label=t)
+    b = selector.best_index_
+    ax.plot(ks[b], values[b], marker="*", ms=18, color="k", linestyle="none",
+            label=f"chosen: {ks[b]}, {types[b]}")
+    ax.set_xlabel("n_components")
+    ax.set_ylabel(criterion.upper())
+    ax.set_title(f"{criterion.upper()} by number of components (lower is better)")
+    ax.legend(fontsize="small")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return ax
+
+
+def save_plots(path, model, X, selector=None):
+    """Write one PNG with :func:`plot_mixture` (and :func:`plot_selection`).
+
+    Uses matplotlib's Agg canvas directly, so it works without a display and
+    leaves pyplot's backend and figures alone.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file (PNG).
+    model : fastgmm.GaussianMixture or GaussianMixtureSelector
+    X : array-like of shape (n_samples, n_features)
+    selector : fastgmm.GaussianMixtureSelector, default=None
+        When given, a second panel shows its criterion curves.
+    """
+    _matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n_panels = 1 if selector is None else 2
+    fig = Figure(figsize=(6.4 * n_panels, 5.2))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n_panels, squeeze=False)[0]
+    plot_mixture(model, X, ax=axes[0])
+    if selector is not None:
+        plot_selection(selector, ax=axes[1])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
