@@ -255,7 +255,10 @@ def main(argv=None):
                 + (" / ".join(f"{x:.2f}" for x in times[v]) if case == "large"
                    else f"{t:.3f}")
                 + f" | {sk / t:.1f}x | {results[v]['best'][0]}, {results[v]['best'][1]}"
-                f" | {'yes' if same else 'NO'} | {max(others[v]):.2f} |")
+                f" | {'yes' if same else 'NO'} | "
+                + (" / ".join(f"{x:.2f}" for x in others[v]) if case == "large"
+                   else f"{median(others[v]):.2f} (max {max(others[v]):.2f})")
+                + " |")
         details.append(
             f"* {case}: best BIC scikit-learn {results['sklearn']['best_bic']:.6g}, "
             f"fastgmm selector {results['selector']['best_bic']:.6g}; the selector ran "
@@ -293,7 +296,8 @@ def main(argv=None):
         "median is shown.  Large case: once each (the selector once more at "
         "the end; both times shown, the speed-up uses their median).",
         "* \"other load\" is the CPU used by other processes during the "
-        "variant's run, in cores (from /proc/stat; the maximum over repeats). "
+        "variant's run, in cores (from /proc/stat; small case: median and "
+        "maximum over the repeats; large case: every run). "
         "Before each run the script waits up to 60 s for it to fall below 0.3 "
         "cores (at most --max-wait s in all).",
         "",
