@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import threading
 
 from ._openmp_helpers import openmp_enabled, openmp_max_threads
 from ._version import __version__
@@ -25,6 +26,12 @@ def effective_n_threads(n_threads=None):
 
 
 _controller = None
+# The limit is process-wide: nested or concurrent users (Dask tasks in
+# threads, a prediction inside a fit) share one, set by the first to enter
+# and restored by the last to leave.
+_limit_lock = threading.Lock()
+_limit_depth = 0
+_limiter = None
 
 
 @contextlib.contextmanager
@@ -32,15 +39,26 @@ def single_threaded_blas():
     """Hold BLAS to one thread while the OpenMP kernels call it per chunk.
 
     Without this, each OpenMP thread's BLAS call could start its own BLAS
-    threads and the two pools would oversubscribe the cores.
+    threads and the two pools would oversubscribe the cores.  Safe to use
+    from several threads at once.
     """
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+    global _controller, _limit_depth, _limiter
+    with _limit_lock:
+        if _limit_depth == 0:
+            if _controller is None:
+                from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
+                _controller = ThreadpoolController()
+            _limiter = _controller.limit(limits=1, user_api="blas")
+        _limit_depth += 1
+    try:
         yield
+    finally:
+        with _limit_lock:
+            _limit_depth -= 1
+            if _limit_depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 def show_config(file=None):
