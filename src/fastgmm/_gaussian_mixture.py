@@ -319,7 +319,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             float32 data is fitted in float32; C-contiguous float32/float64
             arrays are used without a copy.  An ``np.memmap`` (e.g.
             ``np.load(path, mmap_mode='r')``) is streamed: every pass reads
-            it in windows of about 32 MB whose pages are released after use,
+            it in windows of about 64 MB whose pages are released after use,
             so the process's resident memory stays bounded whatever the file
             size, and the fit is bitwise the same as on the array in memory.
             A ``dask.array`` chunked by rows is fitted on the active Dask
