@@ -353,7 +353,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         the blocks: 'kmeans' seeds k-means++ on a uniform sample of at most
         ``max(2048, 100 * n_components)`` rows and runs its Lloyd iterations
         over all blocks; 'k-means++' and weighted 'random_from_data' hold
-        one float64 per row.
+        float64 vectors of length n_samples (up to three).
 
         Parameters
         ----------
