@@ -121,6 +121,23 @@ def kmeans(X, n_clusters, sample_weight, random_state, n_threads,
     return centers
 
 
+def nearest_centers(X, sample_weight, centers, n_threads):
+    """Index of the nearest centre for every row (chunked, parallel kernel).
+
+    No n_samples x n_clusters array: the kernel keeps one chunk of
+    distances per thread.
+
+    Returns
+    -------
+    labels : ndarray (n_samples,) int32
+    """
+    K, d = centers.shape
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    _kmeans.lloyd_iteration(X, sample_weight, np.ascontiguousarray(centers, dtype=X.dtype),
+                            np.empty((K, d)), np.empty(K), labels, n_threads)
+    return labels
+
+
 def initial_partition(X, sample_weight, n_components, init_params, random_state,
                       n_threads):
     """The initial hard partition of 'kmeans' or 'hierarchical'.
@@ -214,7 +231,8 @@ def initial_statistics(X, sample_weight, n_components, covariance_type, init_par
         centers, all_labels = partition
         center = np.ascontiguousarray(centers.mean(axis=0), dtype=X.dtype)
         # k-means: final hard assignment, chunk by chunk (no n_samples label
-        # array); hierarchical: the given labels
+        # array); otherwise the given labels (hierarchical, or the labels
+        # GaussianMixtureSelector computed once with the same kernel)
         labels = np.empty(min(n, INIT_CHUNK), dtype=np.int32)
         sums, wsum = np.empty((K, d)), np.empty(K)
         for i0 in range(0, n, INIT_CHUNK):
