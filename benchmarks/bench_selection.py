@@ -89,14 +89,18 @@ def _own_cpu():
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
-def timed(fn):
-    """(seconds, result, cores used by other processes meanwhile)."""
+def timed(fn, cpu=None):
+    """(seconds, result, cores used by other processes meanwhile); appends
+    this process's CPU seconds to ``cpu`` when given."""
     hz = os.sysconf("SC_CLK_TCK")
     j0, c0, t0 = _cpu_jiffies(), _own_cpu(), time.perf_counter()
     result = fn()
     wall = time.perf_counter() - t0
     busy = (_cpu_jiffies() - j0) / hz
-    other = max(0.0, busy - (_own_cpu() - c0)) / max(wall, 1e-9)
+    own = _own_cpu() - c0
+    if cpu is not None:
+        cpu.append(own)
+    other = max(0.0, busy - own) / max(wall, 1e-9)
     return wall, result, other
 
 
@@ -236,15 +240,17 @@ def main(argv=None):
         order = variants + (["selector"] if case == "large" else [])
         times = {v: [] for v in variants}
         others = {v: [] for v in variants}
+        cpus = {v: [] for v in variants}
         results = {}
         for _ in range(repeats):
             for v in order:
                 waited += wait_for_idle(budget)
-                wall, res, other = timed(lambda: VARIANTS[v][1](X))
+                wall, res, other = timed(lambda: VARIANTS[v][1](X), cpus[v])
                 times[v].append(wall)
                 others[v].append(other)
                 results[v] = res
-                print(f"{case:5s} {v:12s} {wall:9.2f} s  best {res['best']}  "
+                print(f"{case:5s} {v:12s} {wall:9.2f} s  cpu {cpus[v][-1]:8.2f} s  "
+                      f"best {res['best']}  "
                       f"other load {other:.2f} cores", flush=True)
         sk = median(times["sklearn"])
         for v in variants:
@@ -254,7 +260,8 @@ def main(argv=None):
                 f"| {case} ({n:,} x {d}) | {VARIANTS[v][0]} | "
                 + (" / ".join(f"{x:.2f}" for x in times[v]) if case == "large"
                    else f"{t:.3f}")
-                + f" | {sk / t:.1f}x | {results[v]['best'][0]}, {results[v]['best'][1]}"
+                + f" | {sk / t:.1f}x | {median(cpus[v]):.2f} | "
+                f"{results[v]['best'][0]}, {results[v]['best'][1]}"
                 f" | {'yes' if same else 'NO'} | "
                 + (" / ".join(f"{x:.2f}" for x in others[v]) if case == "large"
                    else f"{median(others[v]):.2f} (max {max(others[v]):.2f})")
@@ -300,12 +307,15 @@ def main(argv=None):
         "maximum over the repeats; large case: every run). "
         "Before each run the script waits up to 60 s for it to fall below 0.3 "
         "cores (at most --max-wait s in all).",
+        "* \"CPU seconds\": CPU time of the benchmark process during the run "
+        "(all its threads; median over repeats).  Spinning OpenMP/BLAS threads "
+        "count too, so it rises when the machine is busy.",
         "",
         "## Results",
         "",
-        "| case | variant | seconds | speed-up vs scikit-learn | best model | "
-        "same as scikit-learn | other load |",
-        "|---|---|---:|---:|---|---|---:|",
+        "| case | variant | seconds | speed-up vs scikit-learn | CPU seconds | "
+        "best model | same as scikit-learn | other load |",
+        "|---|---|---:|---:|---:|---|---|---:|",
         *rows,
         "",
         *details,
