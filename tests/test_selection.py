@@ -137,6 +137,17 @@ def test_results_equal_single_fits(make_blobs_fn, init_params, n_init):
             row += 1
 
 
+def test_results_equal_single_fits_wide_data(blobs_wide):
+    # 20 features: the k-means distances and EM statistics go through BLAS
+    X = blobs_wide[0]
+    sel = GaussianMixtureSelector([2, 3], ["full", "diag"], random_state=2,
+                                  max_iter=20).fit(X)
+    for row, (k, t) in enumerate([(2, "full"), (2, "diag"), (3, "full"), (3, "diag")]):
+        gm = GaussianMixture(k, covariance_type=t, random_state=2, max_iter=20).fit(X)
+        assert sel.results_["bic"][row] == gm.bic(X), (k, t)
+        assert sel.results_["lower_bound"][row] == gm.lower_bound_, (k, t)
+
+
 def test_kmeans_computed_once_per_n_components(make_blobs_fn, monkeypatch):
     import fastgmm._initialization as init
 

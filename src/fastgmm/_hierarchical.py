@@ -16,7 +16,7 @@ arrays: the assignment returns one int32 label per row.
 import numpy as np
 from scipy.cluster.hierarchy import linkage
 
-from ._dispatch import kmeans as _kmeans
+from ._initialization import nearest_centers
 
 # Rows Ward's method clusters: its condensed distance matrix is
 # m (m - 1) / 2 doubles (16 MB at 2000) and its time grows as m^2.
@@ -131,23 +131,6 @@ class WardTree:
         labels = nearest_centers(X, sample_weight, centers, n_threads)
         labels[self.rows] = sample_lab
         return centers, labels
-
-
-def nearest_centers(X, sample_weight, centers, n_threads):
-    """Index of the nearest centre for every row (chunked, parallel kernel).
-
-    No n_samples x n_clusters array: the kernel keeps one chunk of
-    distances per thread.
-
-    Returns
-    -------
-    labels : ndarray (n_samples,) int32
-    """
-    K, d = centers.shape
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    _kmeans.lloyd_iteration(X, sample_weight, np.ascontiguousarray(centers, dtype=X.dtype),
-                            np.empty((K, d)), np.empty(K), labels, n_threads)
-    return labels
 
 
 def hierarchical_partition(X, sample_weight, n_clusters, random_state, n_threads):

@@ -9,7 +9,7 @@ weighted 'random_from_data' on sources that hold the data locally).
 
 import numpy as np
 
-from ._dispatch import em as _em
+from ._dispatch import em as _em, kmeans as _kmeans
 from ._sources import ArraySource
 
 # 'kmeans' seeds k-means++ on a uniform random sample of at most
@@ -148,6 +148,23 @@ def _seed_rows(source, n_components, init_params, random_state, n_threads):
         w = source.weights_vector()
         return random_state.choice(n, size=n_components, replace=False, p=w / w.sum())
     return random_state.choice(n, size=n_components, replace=False)
+
+
+def nearest_centers(X, sample_weight, centers, n_threads):
+    """Index of the nearest centre for every row (chunked, parallel kernel).
+
+    No n_samples x n_clusters array: the kernel keeps one chunk of
+    distances per thread.
+
+    Returns
+    -------
+    labels : ndarray (n_samples,) int32
+    """
+    K, d = centers.shape
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    _kmeans.lloyd_iteration(X, sample_weight, np.ascontiguousarray(centers, dtype=X.dtype),
+                            np.empty((K, d)), np.empty(K), labels, n_threads)
+    return labels
 
 
 def initial_partition(X, sample_weight, n_components, init_params, random_state,

@@ -17,7 +17,7 @@ from ._gaussian_mixture import (
     GaussianMixture,
     _check_random_state,
 )
-from ._initialization import initial_partition
+from ._initialization import initial_partition, nearest_centers
 from ._mstep import ILL_DEFINED_MESSAGE
 from ._validation import check_options, check_sample_weight, check_scalar_param, check_X
 
@@ -257,9 +257,15 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
             elif shared_init:
                 # the same draws GaussianMixture(random_state=seed) makes
                 rs = np.random.RandomState(seed)
-                partitions = [initial_partition(X, sample_weight, k, "kmeans", rs,
-                                                kernel_threads)
-                              for _ in range(self.n_init)]
+                partitions = []
+                for _ in range(self.n_init):
+                    centers, _ = initial_partition(X, sample_weight, k, "kmeans", rs,
+                                                   kernel_threads)
+                    # label every row once for all covariance types (the
+                    # labels a single fit computes chunk by chunk: same
+                    # kernel, same 256-row blocks)
+                    partitions.append((centers, nearest_centers(
+                        X, sample_weight, centers, kernel_threads)))
             return partitions, (perf_counter() - t0 + t_trees / len(ks)) / len(types)
 
         criterion_column = 2 if self.criterion == "bic" else 3
