@@ -53,6 +53,9 @@ cdef Py_ssize_t MIN_BLOCKS = 4
 # Up to this many features the 'full' loops run row by row with the feature
 # count a compile-time constant (1..SMALL_D each get an unrolled copy).
 DEF SMALL_D = 8
+# Rows the small-d E-step keeps in registers at once (two AVX registers of
+# doubles); its scratch is padded to a multiple of it.
+DEF ROW_TILE = 8
 # Elements of the per-chunk product block (X - c) [P_1 .. P_G].
 cdef Py_ssize_t GEMM_BLOCK_ELEMS = 32768
 # 'full' with BLAS: below this many features one product (X - c) [P_1 .. P_G]
@@ -244,78 +247,171 @@ cdef inline double _lane_dot(const double* a, const double* b,
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 
 
-cdef inline double _full_small_estep_d(
+cdef inline double _lane_wsq(const double* e, const double* x, double m,
+                             Py_ssize_t n) noexcept nogil:
+    """sum(e * (x - m)**2), lanes and combination order as in ``_lane_sum``."""
+    cdef double s[8]
+    cdef double t
+    cdef Py_ssize_t i, l, n8 = n - n % 8
+    for l in range(8):
+        s[l] = 0.0
+    for i in range(0, n8, 8):
+        for l in range(8):
+            t = x[i + l] - m
+            s[l] = s[l] + e[i + l] * t * t
+    for i in range(n8, n):
+        t = x[i] - m
+        s[0] = s[0] + e[i] * t * t
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+
+
+cdef inline void _tri_rows_tiled(
+    const double* Dm,           # IN (d, CHUNK_SIZE) rows x - m, feature-major
+    const double* P,            # IN (d, d) upper triangular, row-major
+    Py_ssize_t Cp, Py_ssize_t d,
+    double* q,                  # OUT (Cp,) ||(x - m) P||^2 (lnk, -1/2 applied)
+    double lnk,
+    double* Y,                  # OUT (d, CHUNK_SIZE) (x - m) P, or NULL
+) noexcept nogil:
+    """q_i = lnk - 1/2 sum_j y_ij^2, y_ij = sum_{l <= j} Dm_li P_lj.
+
+    ROW_TILE rows at a time: y and q of the tile stay in registers while
+    j and l run (d is a literal in every inlined copy), so each P_lj costs
+    one load of Dm and one FMA per row."""
+    cdef Py_ssize_t i0, ii, j, l
+    cdef double yv[ROW_TILE]
+    cdef double qv[ROW_TILE]
+    for i0 in range(0, Cp, ROW_TILE):
+        for ii in range(ROW_TILE):
+            qv[ii] = 0.0
+        for j in range(d):
+            for ii in range(ROW_TILE):
+                yv[ii] = Dm[i0 + ii] * P[j]
+            for l in range(1, j + 1):
+                for ii in range(ROW_TILE):
+                    yv[ii] = yv[ii] + Dm[l * CHUNK_SIZE + i0 + ii] * P[l * d + j]
+            if Y != NULL:
+                for ii in range(ROW_TILE):
+                    Y[j * CHUNK_SIZE + i0 + ii] = yv[ii]
+            for ii in range(ROW_TILE):
+                qv[ii] = qv[ii] + yv[ii] * yv[ii]
+        for ii in range(ROW_TILE):
+            q[i0 + ii] = lnk - 0.5 * qv[ii]
+
+
+cdef inline double _small_estep_d(
+    int cov_type,
     const floating* X,          # IN (C, d)
     const floating* sw,         # IN (C,) or NULL
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     const floating* means,      # IN (K, d) means = centres m_k
-    const floating* prec,       # IN (K, d, d) upper-triangular P_k
+    const floating* prec,       # IN full (K, d, d) upper P_k | tied (d, d) | diag (K, d) | sph. (K,)
+    const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
+    const floating* center,     # IN tied: (d,) centre c
     const double* log_norm,     # IN (K,)
     double* T,                  # scratch (K + 3d + 2) * CHUNK_SIZE
     double* accN,               # IN/OUT (K,)
     double* accS1,              # IN/OUT (K, d)
-    double* accS2,              # IN/OUT (K, d(d+1)/2) packed lower triangles
+    double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed
+                                #        lower triangles | diag/sph. (K, d)
 ) noexcept nogil:
     """Whole E-step and statistics of a chunk with small d, component-major.
 
     Every inner loop runs over the chunk's rows with d a literal, so the
-    compiler vectorises across rows: x^T (d x C), then per component
-    q_i = ||(x_i - mu_k) P_k||^2, the row max, e_ik = exp(lp_ik - max_i),
-    r_ik = s_i e_ik / sum_k e_ik, and the statistics as lane sums over rows.
+    compiler vectorises across rows: x^T (d x C), then per component the
+    log-density (full: q_i = ||(x_i - mu_k) P_k||^2; tied: ||y_i - s_k||^2
+    with y = (x - c) P computed once per row, s_k = (mu_k - c) P; diag:
+    sum_j ((x_ij - mu_kj) p_kj)^2; spherical: p_k^2 ||x_i - mu_k||^2), the
+    row max, e_ik = exp(lp_ik - max_i), r_ik = s_i e_ik / sum_k e_ik, and
+    the statistics as lane sums over rows.  Rows C..Cp (Cp: C rounded up to
+    ROW_TILE) are zero padding: computed, never summed.
     Returns sum_i s_i log p(x_i).
     """
-    cdef Py_ssize_t i, j, k, l, a, b
-    cdef double wi, ll = 0.0
+    cdef Py_ssize_t i, i0, ii, j, k, l, a, b
+    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+    cdef double wi, lnk, pk, t, ll = 0.0
     cdef double Pk[SMALL_D * SMALL_D]
     cdef double mk[SMALL_D]
-    cdef double lnk
-    cdef double* XT = T                             # (d, CHUNK)
+    cdef double qv[ROW_TILE]
+    cdef double* XT = T                             # (d, CHUNK) x^T
     cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p, then r
     cdef double* mx = E + K * CHUNK_SIZE            # (CHUNK,) row max
     cdef double* tot = mx + CHUNK_SIZE              # (CHUNK,) sum_k e, then s/sum
-    cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k
-    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) y_j, then r (x - m_k)
+    cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k (tied: x - c)
+    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) tied: y; stats: r (x - m_k)
     cdef double* e
 
     for i in range(C):
         for l in range(d):
             XT[l * CHUNK_SIZE + i] = X[i * d + l]
+    for l in range(d):
+        for i in range(C, Cp):
+            XT[l * CHUNK_SIZE + i] = 0.0
+    if cov_type == COV_TIED:
+        # y = (x - c) P once per row: the components differ by a shift only.
+        for l in range(d):
+            mk[l] = center[l]
+            for j in range(d):
+                Pk[l * d + j] = prec[l * d + j]
+        for l in range(d):
+            for i in range(Cp):
+                Dm[l * CHUNK_SIZE + i] = XT[l * CHUNK_SIZE + i] - mk[l]
+        _tri_rows_tiled(Dm, Pk, Cp, d, mx, 0.0, W)
     for k in range(K):
         # Parameters into locals: no aliasing with the outputs, so the row
-        # loop vectorises without runtime checks.
-        for l in range(d):
-            mk[l] = means[k * d + l]
-            for j in range(d):
-                Pk[l * d + j] = prec[k * d * d + l * d + j]
+        # loops vectorise without runtime checks.
         lnk = log_norm[k]
         e = E + k * CHUNK_SIZE
-        # q_i = sum_j y_ij^2, y_ij = sum_{l <= j} (x_il - mu_l) P_lj, each
-        # innermost loop running over the rows.
+        if cov_type == COV_FULL:
+            for l in range(d):
+                mk[l] = means[k * d + l]
+                for j in range(d):
+                    Pk[l * d + j] = prec[k * d * d + l * d + j]
+            for l in range(d):
+                for i in range(Cp):
+                    Dm[l * CHUNK_SIZE + i] = XT[l * CHUNK_SIZE + i] - mk[l]
+            _tri_rows_tiled(Dm, Pk, Cp, d, e, lnk, NULL)
+            continue
         for l in range(d):
-            for i in range(C):
-                Dm[l * CHUNK_SIZE + i] = XT[l * CHUNK_SIZE + i] - mk[l]
-        for i in range(C):
-            e[i] = 0.0
-        for j in range(d):
-            for i in range(C):
-                W[i] = Dm[i] * Pk[j]
-            for l in range(1, j + 1):
-                for i in range(C):
-                    W[i] = W[i] + Dm[l * CHUNK_SIZE + i] * Pk[l * d + j]
-            for i in range(C):
-                e[i] = e[i] + W[i] * W[i]
-        for i in range(C):
-            e[i] = lnk - 0.5 * e[i]
-    for i in range(C):
+            if cov_type == COV_TIED:
+                mk[l] = shifted[k * d + l]
+            else:
+                mk[l] = means[k * d + l]
+            if cov_type == COV_DIAG:
+                Pk[l] = prec[k * d + l]
+        pk = prec[k] if cov_type == COV_SPHERICAL else 1.0
+        for i0 in range(0, Cp, ROW_TILE):
+            for ii in range(ROW_TILE):
+                qv[ii] = 0.0
+            for j in range(d):
+                if cov_type == COV_TIED:
+                    for ii in range(ROW_TILE):
+                        t = W[j * CHUNK_SIZE + i0 + ii] - mk[j]
+                        qv[ii] = qv[ii] + t * t
+                elif cov_type == COV_DIAG:
+                    for ii in range(ROW_TILE):
+                        t = (XT[j * CHUNK_SIZE + i0 + ii] - mk[j]) * Pk[j]
+                        qv[ii] = qv[ii] + t * t
+                else:
+                    for ii in range(ROW_TILE):
+                        t = XT[j * CHUNK_SIZE + i0 + ii] - mk[j]
+                        qv[ii] = qv[ii] + t * t
+            if cov_type == COV_SPHERICAL:
+                for ii in range(ROW_TILE):
+                    e[i0 + ii] = lnk - 0.5 * qv[ii] * pk * pk
+            else:
+                for ii in range(ROW_TILE):
+                    e[i0 + ii] = lnk - 0.5 * qv[ii]
+    for i in range(Cp):
         mx[i] = E[i]
         tot[i] = 0.0
     for k in range(1, K):
         e = E + k * CHUNK_SIZE
-        for i in range(C):
+        for i in range(Cp):
             mx[i] = e[i] if e[i] > mx[i] else mx[i]
     for k in range(K):
         e = E + k * CHUNK_SIZE
-        for i in range(C):
+        for i in range(Cp):
             e[i] = fg_exp(e[i] - mx[i])
             tot[i] = tot[i] + e[i]
     # Row by row in order: the log-likelihood sum is sequential.
@@ -332,6 +428,15 @@ cdef inline double _full_small_estep_d(
         if wi != 0.0:
             ll += wi * (mx[i] + log(tot[i]))
         tot[i] = wi / tot[i]
+    if cov_type == COV_TIED:
+        # sum_k r_ik = 1: the tied scatter needs the weights and one centre
+        # (Dm still holds x - c); the M-step moves it to the new means.
+        for a in range(d):
+            for i in range(C):
+                W[a * CHUNK_SIZE + i] = (sw[i] if sw != NULL else 1.0) * Dm[a * CHUNK_SIZE + i]
+        for a in range(d):
+            for b in range(a + 1):
+                accS2[_tri(a) + b] += _lane_dot(W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
     for k in range(K):
         e = E + k * CHUNK_SIZE
         for i in range(C):
@@ -339,39 +444,44 @@ cdef inline double _full_small_estep_d(
         accN[k] += _lane_sum(e, C)
         for a in range(d):
             accS1[k * d + a] += _lane_dot(e, XT + a * CHUNK_SIZE, C)
-            mk[a] = means[k * d + a]
-            for i in range(C):
-                Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
-                W[a * CHUNK_SIZE + i] = e[i] * Dm[a * CHUNK_SIZE + i]
-        for a in range(d):
-            for b in range(a + 1):
-                accS2[k * _tri(d) + _tri(a) + b] += _lane_dot(
-                    W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
+        if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+            for a in range(d):
+                accS2[k * d + a] += _lane_wsq(e, XT + a * CHUNK_SIZE, means[k * d + a], C)
+        elif cov_type == COV_FULL:
+            for a in range(d):
+                mk[a] = means[k * d + a]
+                for i in range(C):
+                    Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
+                    W[a * CHUNK_SIZE + i] = e[i] * Dm[a * CHUNK_SIZE + i]
+            for a in range(d):
+                for b in range(a + 1):
+                    accS2[k * _tri(d) + _tri(a) + b] += _lane_dot(
+                        W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
     return ll
 
 
-cdef double _full_small_estep(
-    const floating* X, const floating* sw, Py_ssize_t C, Py_ssize_t d,
-    Py_ssize_t K, const floating* means, const floating* prec,
-    const double* log_norm, double* T, double* accN, double* accS1,
-    double* accS2,
+cdef double _small_estep(
+    int cov_type, const floating* X, const floating* sw, Py_ssize_t C, Py_ssize_t d,
+    Py_ssize_t K, const floating* means, const floating* prec, const floating* shifted,
+    const floating* center, const double* log_norm, double* T, double* accN,
+    double* accS1, double* accS2,
 ) noexcept nogil:
     """Dispatch with d as a literal so each case is unrolled and vectorised."""
     if d == 1:
-        return _full_small_estep_d(X, sw, C, 1, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 1, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
     if d == 2:
-        return _full_small_estep_d(X, sw, C, 2, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 2, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
     if d == 3:
-        return _full_small_estep_d(X, sw, C, 3, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 3, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
     if d == 4:
-        return _full_small_estep_d(X, sw, C, 4, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 4, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
     if d == 5:
-        return _full_small_estep_d(X, sw, C, 5, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 5, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
     if d == 6:
-        return _full_small_estep_d(X, sw, C, 6, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 6, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
     if d == 7:
-        return _full_small_estep_d(X, sw, C, 7, K, means, prec, log_norm, T, accN, accS1, accS2)
-    return _full_small_estep_d(X, sw, C, d, K, means, prec, log_norm, T, accN, accS1, accS2)
+        return _small_estep_d(cov_type, X, sw, C, 7, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
+    return _small_estep_d(cov_type, X, sw, C, d, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
 
 
 cdef void _full_small(
@@ -744,11 +854,11 @@ cdef int _accumulate(
     cdef Py_ssize_t stride = em_stride(d, K, cov_type)
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
     # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision;
-    # the small-d full E-step uses its own (K + 3d + 2) * C doubles instead
+    # the small-d E-step uses its own (K + 3d + 2) * C doubles instead
     cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
                                if _full_gemm(cov_type, use_blas, d) else 0)
-    cdef bint small_full = cov_type == COV_FULL and not use_blas and d <= SMALL_D
-    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 3 * d + 2) if small_full
+    cdef bint small = not use_blas and d <= SMALL_D
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 3 * d + 2) if small
                                else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
                                + ystride)
@@ -800,11 +910,11 @@ cdef int _accumulate(
                 i0 = c * CHUNK_SIZE
                 i1 = min(i0 + CHUNK_SIZE, n)
                 C = i1 - i0
-                if mode == RESP_ESTEP and small_full:
-                    blk[0] += _full_small_estep(
-                        Xp + i0 * d, swp + i0 if swp != NULL else NULL, C, d, K,
-                        mp, pp, lnp, logp, blk + 1, blk + 1 + K,
-                        blk + 1 + K + K * d)
+                if mode == RESP_ESTEP and small:
+                    blk[0] += _small_estep(
+                        cov_type, Xp + i0 * d, swp + i0 if swp != NULL else NULL,
+                        C, d, K, mp, pp, shifted, cp, lnp, logp, blk + 1,
+                        blk + 1 + K, blk + 1 + K + K * d)
                     continue
                 if mode == RESP_ESTEP:
                     _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas,
