@@ -27,17 +27,31 @@ cdef inline Py_ssize_t pow2_blocks(Py_ssize_t n_chunks, Py_ssize_t block_bytes,
     return p
 
 
-cdef inline void stripe_chunks(Py_ssize_t b, Py_ssize_t n_chunks, Py_ssize_t n_blocks,
-                               Py_ssize_t chunk_lo, Py_ssize_t chunk_hi,
-                               Py_ssize_t* c0, Py_ssize_t* c1) noexcept nogil:
-    """Chunks [c0, c1) of block ``b`` that fall in the stripe
-    [chunk_lo, chunk_hi), counted from the block's first chunk.  Block ``b``
-    holds chunks [b n_chunks / n_blocks, (b + 1) n_chunks / n_blocks).
+cdef inline Py_ssize_t stripe_first(Py_ssize_t b, Py_ssize_t n_chunks,
+                                     Py_ssize_t n_blocks,
+                                     Py_ssize_t chunk_lo) noexcept nogil:
+    """First chunk of block ``b`` in the stripe [chunk_lo, chunk_hi), the
+    stripe counted from the block's first chunk; see ``stripe_stop``.
 
-    A pass may visit a block's chunks in several calls (stripes), each adding
-    to the block's accumulator: as long as every chunk is visited once and in
-    order, the accumulator (and the result) is the same as in one call."""
+    Block ``b`` holds chunks [b n_chunks / n_blocks, (b + 1) n_chunks /
+    n_blocks).  A pass may visit a block's chunks in several calls
+    (stripes), each adding to the block's accumulator: as long as every
+    chunk is visited once and in order, the accumulator (and the result) is
+    the same as in one call.
+
+    Returned by value so that, inside ``prange``, the caller assigns it to a
+    variable Cython makes private to the thread (a variable written through
+    a pointer stays shared between the threads: a data race)."""
     cdef Py_ssize_t start = b * n_chunks // n_blocks
     cdef Py_ssize_t end = (b + 1) * n_chunks // n_blocks
-    c0[0] = start + min(chunk_lo, end - start)
-    c1[0] = start + min(chunk_hi, end - start)
+    return start + min(chunk_lo, end - start)
+
+
+cdef inline Py_ssize_t stripe_stop(Py_ssize_t b, Py_ssize_t n_chunks,
+                                   Py_ssize_t n_blocks,
+                                   Py_ssize_t chunk_hi) noexcept nogil:
+    """One past the last chunk of block ``b`` in the stripe (see
+    ``stripe_first``)."""
+    cdef Py_ssize_t start = b * n_chunks // n_blocks
+    cdef Py_ssize_t end = (b + 1) * n_chunks // n_blocks
+    return start + min(chunk_hi, end - start)

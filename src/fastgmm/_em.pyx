@@ -36,7 +36,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_chunks
+from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
 
 cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
@@ -848,7 +848,7 @@ cdef int _accumulate(
     Py_ssize_t chunk_lo, Py_ssize_t chunk_hi,
 ) except -1:
     """Add the stripe [chunk_lo, chunk_hi) of blocks [block_lo, block_hi)
-    to their accumulators (see ``_common.stripe_chunks``)."""
+    to their accumulators (see ``_common.stripe_first``)."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = em_stride(d, K, cov_type)
@@ -905,7 +905,8 @@ cdef int _accumulate(
             D = R + CHUNK_SIZE * K
             tmp = D + CHUNK_SIZE * d
             blk = acc + b * stride
-            stripe_chunks(b, n_chunks, n_blocks, chunk_lo, chunk_hi, &c0, &c1)
+            c0 = stripe_first(b, n_chunks, n_blocks, chunk_lo)
+            c1 = stripe_stop(b, n_chunks, n_blocks, chunk_hi)
             for c in range(c0, c1):
                 i0 = c * CHUNK_SIZE
                 i1 = min(i0 + CHUNK_SIZE, n)

@@ -14,7 +14,7 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_chunks
+from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
 
 # From this many features on, distances go through a matrix product.
 cdef Py_ssize_t GEMM_MIN_FEATURES = 16
@@ -91,7 +91,7 @@ cdef int _lloyd_accumulate(
     Py_ssize_t n_blocks, Py_ssize_t block_lo, Py_ssize_t block_hi,
     Py_ssize_t chunk_lo, Py_ssize_t chunk_hi, int n_threads,
 ) except -1:
-    """Add a stripe of some blocks (``_common.stripe_chunks``) to ``acc``."""
+    """Add a stripe of some blocks (``_common.stripe_first``) to ``acc``."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = centers.shape[0]
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
@@ -127,7 +127,8 @@ cdef int _lloyd_accumulate(
             tid = threadid()
             dist = dscratch + tid * dstride
             blk = acc + b * stride
-            stripe_chunks(b, n_chunks, n_blocks, chunk_lo, chunk_hi, &c0, &c1)
+            c0 = stripe_first(b, n_chunks, n_blocks, chunk_lo)
+            c1 = stripe_stop(b, n_chunks, n_blocks, chunk_hi)
             for c in range(c0, c1):
                 i0 = c * CHUNK_SIZE
                 C = min(i0 + CHUNK_SIZE, n) - i0
@@ -275,7 +276,8 @@ cdef int _min_sq_accumulate(
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
     for b in prange(block_lo, block_hi, schedule='dynamic', num_threads=n_threads):
-        stripe_chunks(b, n_chunks, n_blocks, chunk_lo, chunk_hi, &c0, &c1)
+        c0 = stripe_first(b, n_chunks, n_blocks, chunk_lo)
+        c1 = stripe_stop(b, n_chunks, n_blocks, chunk_hi)
         for i in range(c0 * CHUNK_SIZE, min(c1 * CHUNK_SIZE, n)):
             wi = swp[i] if swp != NULL else 1.0
             for t in range(T):

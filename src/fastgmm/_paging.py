@@ -12,7 +12,7 @@ Only shared file mappings are released (``np.memmap`` modes 'r', 'r+',
 writes, and anonymous memory would be zeroed, so neither is ever touched.
 
 The kernels' reductions depend on the problem's block layout only (see
-``_common.stripe_chunks``), so a pass in stripes gives bitwise the numbers
+``_common.stripe_first``), so a pass in stripes gives bitwise the numbers
 of a pass in one call.
 """
 
