@@ -42,6 +42,19 @@ cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
     double fg_exp(double x)
 
+cdef extern from "_tiles.h" nogil:
+    # register-tiled small-d loops, instantiated per literal d (see there)
+    enum:
+        FG_SMALL_D
+        FG_TILE_TRI
+        FG_TILE_SHIFT
+        FG_TILE_SCALE
+    void fg_tile_q(int mode, const double* A, Py_ssize_t ld, const double* P,
+                   const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
+                   double* e, double* Y)
+    void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,
+                          Py_ssize_t Cp, int d, double* S)
+
 # Per-block accumulators may use this much memory, or 1/BLOCK_BUDGET_FRACTION
 # of the input if that is larger: fit's extra memory must stay a few percent
 # of the input (the fitted model itself is K d^2 numbers per array).
@@ -265,80 +278,35 @@ cdef inline double _lane_wsq(const double* e, const double* x, double m,
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 
 
-cdef inline void _tri_rows_tiled(
-    const double* Dm,           # IN (d, CHUNK_SIZE) rows x - m, feature-major
-    const double* P,            # IN (d, d) upper triangular, row-major
-    Py_ssize_t Cp, Py_ssize_t d,
-    double* q,                  # OUT (Cp,) ||(x - m) P||^2 (lnk, -1/2 applied)
-    double lnk,
-    double* Y,                  # OUT (d, CHUNK_SIZE) (x - m) P, or NULL
-) noexcept nogil:
-    """q_i = lnk - 1/2 sum_j y_ij^2, y_ij = sum_{l <= j} Dm_li P_lj.
-
-    ROW_TILE rows at a time: y and q of the tile stay in registers while
-    j and l run (d is a literal in every inlined copy), so each P_lj costs
-    one load of Dm and one FMA per row."""
-    cdef Py_ssize_t i0, ii, j, l
-    cdef double yv[ROW_TILE]
-    cdef double qv[ROW_TILE]
-    for i0 in range(0, Cp, ROW_TILE):
-        for ii in range(ROW_TILE):
-            qv[ii] = 0.0
-        for j in range(d):
-            for ii in range(ROW_TILE):
-                yv[ii] = Dm[i0 + ii] * P[j]
-            for l in range(1, j + 1):
-                for ii in range(ROW_TILE):
-                    yv[ii] = yv[ii] + Dm[l * CHUNK_SIZE + i0 + ii] * P[l * d + j]
-            if Y != NULL:
-                for ii in range(ROW_TILE):
-                    Y[j * CHUNK_SIZE + i0 + ii] = yv[ii]
-            for ii in range(ROW_TILE):
-                qv[ii] = qv[ii] + yv[ii] * yv[ii]
-        for ii in range(ROW_TILE):
-            q[i0 + ii] = lnk - 0.5 * qv[ii]
-
-
-cdef inline double _small_estep_d(
+cdef void _small_logp(
     int cov_type,
     const floating* X,          # IN (C, d)
-    const floating* sw,         # IN (C,) or NULL
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
-    const floating* means,      # IN (K, d) means = centres m_k
+    const floating* means,      # IN (K, d)
     const floating* prec,       # IN full (K, d, d) upper P_k | tied (d, d) | diag (K, d) | sph. (K,)
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
     const floating* center,     # IN tied: (d,) centre c
     const double* log_norm,     # IN (K,)
-    double* T,                  # scratch (K + 3d + 2) * CHUNK_SIZE
-    double* accN,               # IN/OUT (K,)
-    double* accS1,              # IN/OUT (K, d)
-    double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed
-                                #        lower triangles | diag/sph. (K, d)
+    double* T,                  # OUT x^T (d, CHUNK), E (K, CHUNK); then scratch (3d + 2) CHUNK
 ) noexcept nogil:
-    """Whole E-step and statistics of a chunk with small d, component-major.
+    """Weighted log-densities of a chunk with small d, component-major.
 
     Every inner loop runs over the chunk's rows with d a literal, so the
     compiler vectorises across rows: x^T (d x C), then per component the
-    log-density (full: q_i = ||(x_i - mu_k) P_k||^2; tied: ||y_i - s_k||^2
-    with y = (x - c) P computed once per row, s_k = (mu_k - c) P; diag:
-    sum_j ((x_ij - mu_kj) p_kj)^2; spherical: p_k^2 ||x_i - mu_k||^2), the
-    row max, e_ik = exp(lp_ik - max_i), r_ik = s_i e_ik / sum_k e_ik, and
-    the statistics as lane sums over rows.  Rows C..Cp (Cp: C rounded up to
-    ROW_TILE) are zero padding: computed, never summed.
-    Returns sum_i s_i log p(x_i).
+    log-density E_ki = log w_k + log N(x_i | mu_k, Sigma_k) (full: q_i =
+    ||(x_i - mu_k) P_k||^2; tied: ||y_i - s_k||^2 with y = (x - c) P computed
+    once per row, s_k = (mu_k - c) P; diag: sum_j ((x_ij - mu_kj) p_kj)^2;
+    spherical: p_k^2 ||x_i - mu_k||^2).  Rows C..Cp (Cp: C rounded up to
+    ROW_TILE) are zero padding: computed, never used.
     """
-    cdef Py_ssize_t i, i0, ii, j, k, l, a, b
+    cdef Py_ssize_t i, j, k, l
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double wi, lnk, pk, t, ll = 0.0
     cdef double Pk[SMALL_D * SMALL_D]
     cdef double mk[SMALL_D]
-    cdef double qv[ROW_TILE]
     cdef double* XT = T                             # (d, CHUNK) x^T
-    cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p, then r
-    cdef double* mx = E + K * CHUNK_SIZE            # (CHUNK,) row max
-    cdef double* tot = mx + CHUNK_SIZE              # (CHUNK,) sum_k e, then s/sum
-    cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k (tied: x - c)
-    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) tied: y; stats: r (x - m_k)
+    cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p
+    cdef double* Dm = E + K * CHUNK_SIZE + 2 * CHUNK_SIZE   # (d, CHUNK) x - m_k (tied: x - c)
+    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) tied: y
     cdef double* e
 
     for i in range(C):
@@ -353,55 +321,68 @@ cdef inline double _small_estep_d(
             mk[l] = center[l]
             for j in range(d):
                 Pk[l * d + j] = prec[l * d + j]
-        for l in range(d):
-            for i in range(Cp):
-                Dm[l * CHUNK_SIZE + i] = XT[l * CHUNK_SIZE + i] - mk[l]
-        _tri_rows_tiled(Dm, Pk, Cp, d, mx, 0.0, W)
+        fg_tile_q(FG_TILE_TRI, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, 0.0, 1.0, E, W)
     for k in range(K):
-        # Parameters into locals: no aliasing with the outputs, so the row
-        # loops vectorise without runtime checks.
-        lnk = log_norm[k]
         e = E + k * CHUNK_SIZE
         if cov_type == COV_FULL:
+            # centre first: (x - mu_k) P_k keeps precision when |x| >> spread
             for l in range(d):
                 mk[l] = means[k * d + l]
                 for j in range(d):
                     Pk[l * d + j] = prec[k * d * d + l * d + j]
+            fg_tile_q(FG_TILE_TRI, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k], 1.0, e,
+                      NULL)
+        elif cov_type == COV_TIED:
             for l in range(d):
-                for i in range(Cp):
-                    Dm[l * CHUNK_SIZE + i] = XT[l * CHUNK_SIZE + i] - mk[l]
-            _tri_rows_tiled(Dm, Pk, Cp, d, e, lnk, NULL)
-            continue
-        for l in range(d):
-            if cov_type == COV_TIED:
                 mk[l] = shifted[k * d + l]
-            else:
+            fg_tile_q(FG_TILE_SHIFT, W, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k], 1.0, e, NULL)
+        elif cov_type == COV_DIAG:
+            for l in range(d):
                 mk[l] = means[k * d + l]
-            if cov_type == COV_DIAG:
                 Pk[l] = prec[k * d + l]
-        pk = prec[k] if cov_type == COV_SPHERICAL else 1.0
-        for i0 in range(0, Cp, ROW_TILE):
-            for ii in range(ROW_TILE):
-                qv[ii] = 0.0
-            for j in range(d):
-                if cov_type == COV_TIED:
-                    for ii in range(ROW_TILE):
-                        t = W[j * CHUNK_SIZE + i0 + ii] - mk[j]
-                        qv[ii] = qv[ii] + t * t
-                elif cov_type == COV_DIAG:
-                    for ii in range(ROW_TILE):
-                        t = (XT[j * CHUNK_SIZE + i0 + ii] - mk[j]) * Pk[j]
-                        qv[ii] = qv[ii] + t * t
-                else:
-                    for ii in range(ROW_TILE):
-                        t = XT[j * CHUNK_SIZE + i0 + ii] - mk[j]
-                        qv[ii] = qv[ii] + t * t
-            if cov_type == COV_SPHERICAL:
-                for ii in range(ROW_TILE):
-                    e[i0 + ii] = lnk - 0.5 * qv[ii] * pk * pk
-            else:
-                for ii in range(ROW_TILE):
-                    e[i0 + ii] = lnk - 0.5 * qv[ii]
+            fg_tile_q(FG_TILE_SCALE, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k], 1.0, e, NULL)
+        else:
+            for l in range(d):
+                mk[l] = means[k * d + l]
+            fg_tile_q(FG_TILE_SHIFT, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k],
+                    <double> prec[k] * prec[k], e, NULL)
+
+
+cdef double _small_estep(
+    int cov_type,
+    const floating* X,          # IN (C, d)
+    const floating* sw,         # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* means,      # IN (K, d) means = centres m_k
+    const floating* prec,       # IN as _small_logp
+    const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
+    const floating* center,     # IN tied: (d,) centre c
+    const double* log_norm,     # IN (K,)
+    double* T,                  # scratch (K + 3d + 2) * CHUNK_SIZE
+    double* accN,               # IN/OUT (K,)
+    double* accS1,              # IN/OUT (K, d)
+    double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed
+                                #        lower triangles | diag/sph. (K, d)
+) noexcept nogil:
+    """Whole E-step and statistics of a chunk with small d, component-major.
+
+    The log-densities from ``_small_logp``, then, across rows, the row
+    max, e_ik = exp(lp_ik - max_i), r_ik = s_i e_ik / sum_k e_ik, and the
+    statistics as lane sums over the C real rows.
+    Returns sum_i s_i log p(x_i).
+    """
+    cdef Py_ssize_t i, k, a, b
+    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+    cdef double wi, ll = 0.0
+    cdef double mk[SMALL_D]
+    cdef double* XT = T                             # (d, CHUNK) x^T
+    cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p, then r
+    cdef double* mx = E + K * CHUNK_SIZE            # (CHUNK,) row max
+    cdef double* tot = mx + CHUNK_SIZE              # (CHUNK,) sum_k e, then s/sum
+    cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k (tied: x - c)
+    cdef double* e
+
+    _small_logp(cov_type, X, C, d, K, means, prec, shifted, center, log_norm, T)
     for i in range(Cp):
         mx[i] = E[i]
         tot[i] = 0.0
@@ -428,18 +409,21 @@ cdef inline double _small_estep_d(
         if wi != 0.0:
             ll += wi * (mx[i] + log(tot[i]))
         tot[i] = wi / tot[i]
+    for i in range(C, Cp):
+        tot[i] = 0.0        # padding rows: zero responsibilities
     if cov_type == COV_TIED:
-        # sum_k r_ik = 1: the tied scatter needs the weights and one centre
-        # (Dm still holds x - c); the M-step moves it to the new means.
+        # sum_k r_ik = 1: the tied scatter needs the weights and one centre;
+        # the M-step moves it to the new means.
         for a in range(d):
-            for i in range(C):
-                W[a * CHUNK_SIZE + i] = (sw[i] if sw != NULL else 1.0) * Dm[a * CHUNK_SIZE + i]
-        for a in range(d):
-            for b in range(a + 1):
-                accS2[_tri(a) + b] += _lane_dot(W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
+            mk[a] = center[a]
+            for i in range(Cp):
+                Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
+        for i in range(Cp):
+            mx[i] = (sw[i] if sw != NULL else 1.0) if i < C else 0.0
+        fg_scatter_lower(mx, Dm, CHUNK_SIZE, Cp, <int> d, accS2)
     for k in range(K):
         e = E + k * CHUNK_SIZE
-        for i in range(C):
+        for i in range(Cp):
             e[i] = e[i] * tot[i]
         accN[k] += _lane_sum(e, C)
         for a in range(d):
@@ -450,38 +434,10 @@ cdef inline double _small_estep_d(
         elif cov_type == COV_FULL:
             for a in range(d):
                 mk[a] = means[k * d + a]
-                for i in range(C):
+                for i in range(Cp):
                     Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
-                    W[a * CHUNK_SIZE + i] = e[i] * Dm[a * CHUNK_SIZE + i]
-            for a in range(d):
-                for b in range(a + 1):
-                    accS2[k * _tri(d) + _tri(a) + b] += _lane_dot(
-                        W + a * CHUNK_SIZE, Dm + b * CHUNK_SIZE, C)
+            fg_scatter_lower(e, Dm, CHUNK_SIZE, Cp, <int> d, accS2 + k * _tri(d))
     return ll
-
-
-cdef double _small_estep(
-    int cov_type, const floating* X, const floating* sw, Py_ssize_t C, Py_ssize_t d,
-    Py_ssize_t K, const floating* means, const floating* prec, const floating* shifted,
-    const floating* center, const double* log_norm, double* T, double* accN,
-    double* accS1, double* accS2,
-) noexcept nogil:
-    """Dispatch with d as a literal so each case is unrolled and vectorised."""
-    if d == 1:
-        return _small_estep_d(cov_type, X, sw, C, 1, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    if d == 2:
-        return _small_estep_d(cov_type, X, sw, C, 2, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    if d == 3:
-        return _small_estep_d(cov_type, X, sw, C, 3, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    if d == 4:
-        return _small_estep_d(cov_type, X, sw, C, 4, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    if d == 5:
-        return _small_estep_d(cov_type, X, sw, C, 5, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    if d == 6:
-        return _small_estep_d(cov_type, X, sw, C, 6, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    if d == 7:
-        return _small_estep_d(cov_type, X, sw, C, 7, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
-    return _small_estep_d(cov_type, X, sw, C, d, K, means, prec, shifted, center, log_norm, T, accN, accS1, accS2)
 
 
 cdef void _full_small(
@@ -1235,7 +1191,10 @@ def predict(
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     # no more threads than chunks (idle team members only wait)
     n_threads = min(n_threads, n_chunks)
-    cdef Py_ssize_t dstride = CHUNK_SIZE * K + max(K, d)
+    # small d: the component-major log-densities (K + 3d + 2) * C doubles
+    cdef bint small = not use_blas and d <= SMALL_D
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 3 * d + 2) if small
+                               else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = CHUNK_SIZE * d + (
         CHUNK_SIZE * _group_size(K, d) * d if _full_gemm(cov_type, use_blas, d) else 0)
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
@@ -1259,7 +1218,7 @@ def predict(
     cdef floating* rsp = &resp[0, 0] if resp is not None else NULL
     cdef Py_ssize_t* lab = &labels[0] if labels is not None else NULL
     cdef const floating* prec_used = pp
-    cdef Py_ssize_t c, i, k, i0, i1, C, tid, best
+    cdef Py_ssize_t c, i, k, i0, i1, C, tid, best, si, sk
     cdef double* logp
     cdef double* lp
     cdef double mx, tot
@@ -1276,19 +1235,27 @@ def predict(
             i0 = c * CHUNK_SIZE
             i1 = min(i0 + CHUNK_SIZE, n)
             C = i1 - i0
-            _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas, mp, meansT,
-                            prec_used, shifted, cp, lnp, logp, D,
-                            D + CHUNK_SIZE * d, logp + CHUNK_SIZE * K)
+            if small:
+                # log-densities component-major: E[k, i] at k * CHUNK + i
+                _small_logp(cov_type, Xp + i0 * d, C, d, K, mp, pp, shifted, cp,
+                            lnp, logp)
+                logp = logp + d * CHUNK_SIZE
+                si, sk = 1, CHUNK_SIZE
+            else:
+                _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas, mp, meansT,
+                                prec_used, shifted, cp, lnp, logp, D,
+                                D + CHUNK_SIZE * d, logp + CHUNK_SIZE * K)
+                si, sk = K, 1
             for i in range(C):
-                lp = logp + i * K
+                lp = logp + i * si
                 # Far from every component a float32 product can overflow to
                 # inf (-inf log-density) or inf - inf (NaN): both count as a
                 # zero density (NaN is never > mx).
                 best = 0
                 mx = -INFINITY
                 for k in range(K):
-                    if lp[k] > mx:
-                        mx = lp[k]
+                    if lp[k * sk] > mx:
+                        mx = lp[k * sk]
                         best = k
                 if lab != NULL:
                     lab[i0 + i] = best
@@ -1305,8 +1272,8 @@ def predict(
                     continue
                 tot = 0.0
                 for k in range(K):
-                    lp[k] = exp(lp[k] - mx) if lp[k] > -INFINITY else 0.0
-                    tot = tot + lp[k]
+                    lp[k * sk] = exp(lp[k * sk] - mx) if lp[k * sk] > -INFINITY else 0.0
+                    tot = tot + lp[k * sk]
                 if lpn != NULL:
                     lpn[i0 + i] = mx + log(tot)
                 if rsp != NULL:
@@ -1314,7 +1281,7 @@ def predict(
                     # 2**52 (queries far from the model) lse is rounded to a
                     # multiple of 0.5 or more and the rows would not sum to 1.
                     for k in range(K):
-                        rsp[(i0 + i) * K + k] = <floating> (lp[k] / tot)
+                        rsp[(i0 + i) * K + k] = <floating> (lp[k * sk] / tot)
 
     free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
 

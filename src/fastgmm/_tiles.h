@@ -1,0 +1,269 @@
+/* Register-tiled inner loops of the small-d E-step (_em.pyx), for
+ * n_features d <= FG_SMALL_D, on chunk rows stored feature-major
+ * (A[l * ld + i] is feature l of row i).
+ *
+ * Each kernel is written once for a generic d and instantiated with d a
+ * compile-time literal 1..FG_SMALL_D by its dispatcher (always inlined, so
+ * the compiler unrolls the feature loops and keeps a tile of ROW_TILE rows'
+ * partial sums in SIMD registers; Cython cannot force that inlining, and
+ * without it the loops run with a variable d at about half the speed).
+ *
+ * Every sum has an order fixed by this code: results do not depend on the
+ * thread count or on how the compiler vectorises.
+ */
+#ifndef FASTGMM_TILES_H
+#define FASTGMM_TILES_H
+
+#include <stddef.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define FG_TILES_AVX2 1
+#endif
+
+#if defined(__GNUC__)
+#define FG_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define FG_ALWAYS_INLINE static inline
+#endif
+
+#define FG_SMALL_D 8
+#define FG_ROW_TILE 8   /* rows per register tile (two AVX registers) */
+#define FG_LANES 4      /* partial sums per scatter entry */
+
+enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
+
+/* One component's log-densities over Cp rows (a multiple of FG_ROW_TILE):
+ *
+ *   e_i = lnk - scale / 2 * q_i, with q_i =
+ *     FG_TILE_TRI    ||(A_i - m) P||^2, P (d x d) upper triangular, row-major;
+ *                    y_ij = sum_{l <= j} (A_il - m_l) P_lj (to Y if not NULL)
+ *     FG_TILE_SHIFT  ||A_i - m||^2
+ *     FG_TILE_SCALE  ||(A_i - m) * p||^2 (elementwise p = P[0..d))
+ *
+ * sums over l and j run in increasing order. */
+FG_ALWAYS_INLINE void fg_tile_q_generic_d(int mode, const double *A, ptrdiff_t ld,
+                                  const double *P, const double *m,
+                                  ptrdiff_t Cp, int d, double lnk, double scale,
+                                  double *e, double *Y)
+{
+    double Pl[FG_SMALL_D * FG_SMALL_D], ml[FG_SMALL_D];
+    double yv[FG_ROW_TILE], qv[FG_ROW_TILE];
+    int j, l, ii;
+    ptrdiff_t i0;
+    for (j = 0; j < d; j++)
+        ml[j] = m[j];
+    if (mode == FG_TILE_TRI) {
+        for (j = 0; j < d * d; j++)
+            Pl[j] = P[j];
+    } else {
+        for (j = 0; j < d; j++)
+            Pl[j] = mode == FG_TILE_SCALE ? P[j] : 1.0;
+    }
+    for (i0 = 0; i0 < Cp; i0 += FG_ROW_TILE) {
+        for (ii = 0; ii < FG_ROW_TILE; ii++)
+            qv[ii] = 0.0;
+        if (mode == FG_TILE_TRI) {
+            for (j = 0; j < d; j++) {
+                for (ii = 0; ii < FG_ROW_TILE; ii++)
+                    yv[ii] = (A[i0 + ii] - ml[0]) * Pl[j];
+                for (l = 1; l <= j; l++)
+                    for (ii = 0; ii < FG_ROW_TILE; ii++)
+                        yv[ii] = yv[ii] + (A[l * ld + i0 + ii] - ml[l]) * Pl[l * d + j];
+                if (Y != NULL)
+                    for (ii = 0; ii < FG_ROW_TILE; ii++)
+                        Y[j * ld + i0 + ii] = yv[ii];
+                for (ii = 0; ii < FG_ROW_TILE; ii++)
+                    qv[ii] = qv[ii] + yv[ii] * yv[ii];
+            }
+        } else {
+            for (j = 0; j < d; j++)
+                for (ii = 0; ii < FG_ROW_TILE; ii++) {
+                    double t = (A[j * ld + i0 + ii] - ml[j]) * Pl[j];
+                    qv[ii] = qv[ii] + t * t;
+                }
+        }
+        for (ii = 0; ii < FG_ROW_TILE; ii++)
+            e[i0 + ii] = lnk - 0.5 * qv[ii] * scale;
+    }
+}
+
+
+/* Packed lower triangle S += sum_i e_i D_i D_i^T over Cp rows (a multiple of
+ * FG_LANES; padding rows must have e = 0): S[a(a+1)/2 + b] += sum_i
+ * (e_i D_ai) D_bi for b <= a.  For each a, the entries b <= a are summed
+ * together in FG_LANES interleaved partial sums, combined as
+ * ((s0 + s1) + (s2 + s3)). */
+FG_ALWAYS_INLINE void fg_scatter_lower_generic_d(const double *e, const double *D,
+                                         ptrdiff_t ld, ptrdiff_t Cp, int d,
+                                         double *S)
+{
+    double acc[FG_SMALL_D][FG_LANES];
+    int a, b, ll;
+    ptrdiff_t i;
+    for (a = 0; a < d; a++) {
+        for (b = 0; b <= a; b++)
+            for (ll = 0; ll < FG_LANES; ll++)
+                acc[b][ll] = 0.0;
+        for (i = 0; i < Cp; i += FG_LANES)
+            for (b = 0; b <= a; b++)
+                for (ll = 0; ll < FG_LANES; ll++)
+                    acc[b][ll] = acc[b][ll] + (e[i + ll] * D[a * ld + i + ll]) * D[b * ld + i + ll];
+        for (b = 0; b <= a; b++)
+            S[a * (a + 1) / 2 + b] += (acc[b][0] + acc[b][1]) + (acc[b][2] + acc[b][3]);
+    }
+}
+
+#ifdef FG_TILES_AVX2
+/* AVX2 + FMA versions of the same kernels (the portable build keeps the
+ * loops above; the two builds may differ in the last bits).
+ *
+ * fg_tile_q, FG_TILE_TRI: four rows per register, their d centred features
+ * held in registers, so each P_lj is one broadcast and one FMA; q sums the even and
+ * the odd j separately (two dependency chains), then adds them. */
+FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
+                                       const double *P, const double *m,
+                                       ptrdiff_t Cp, int d, double lnk,
+                                       double scale, double *e, double *Y)
+{
+    double Pl[FG_SMALL_D * FG_SMALL_D], ml[FG_SMALL_D];
+    const __m256d vlnk = _mm256_set1_pd(lnk), vscale = _mm256_set1_pd(scale);
+    const __m256d half = _mm256_set1_pd(0.5);
+    int j, l;
+    ptrdiff_t i0;
+    if (mode == FG_TILE_TRI) {
+        for (j = 0; j < d * d; j++)
+            Pl[j] = P[j];
+        for (j = 0; j < d; j++)
+            ml[j] = m[j];
+        for (i0 = 0; i0 < Cp; i0 += 4) {
+            __m256d a[FG_SMALL_D], q[2];
+            q[0] = _mm256_setzero_pd();
+            q[1] = _mm256_setzero_pd();
+#pragma GCC unroll 8
+            for (l = 0; l < d; l++)
+                a[l] = _mm256_sub_pd(_mm256_loadu_pd(A + l * ld + i0),
+                                     _mm256_set1_pd(ml[l]));
+#pragma GCC unroll 8
+            for (j = 0; j < d; j++) {
+                __m256d y = _mm256_mul_pd(a[0], _mm256_set1_pd(Pl[j]));
+#pragma GCC unroll 8
+                for (l = 1; l <= j; l++)
+                    y = _mm256_fmadd_pd(a[l], _mm256_set1_pd(Pl[l * d + j]), y);
+                if (Y != NULL)
+                    _mm256_storeu_pd(Y + j * ld + i0, y);
+                q[j & 1] = _mm256_fmadd_pd(y, y, q[j & 1]);
+            }
+            _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
+                _mm256_mul_pd(half, _mm256_add_pd(q[0], q[1])), vscale)));
+        }
+        return;
+    }
+    for (j = 0; j < d; j++) {
+        ml[j] = m[j];
+        Pl[j] = mode == FG_TILE_SCALE ? P[j] : 1.0;
+    }
+    for (i0 = 0; i0 < Cp; i0 += 8) {
+        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+#pragma GCC unroll 8
+        for (j = 0; j < d; j++) {
+            const __m256d mj = _mm256_set1_pd(ml[j]);
+            __m256d t0 = _mm256_sub_pd(_mm256_loadu_pd(A + j * ld + i0), mj);
+            __m256d t1 = _mm256_sub_pd(_mm256_loadu_pd(A + j * ld + i0 + 4), mj);
+            if (mode == FG_TILE_SCALE) {
+                const __m256d pj = _mm256_set1_pd(Pl[j]);
+                t0 = _mm256_mul_pd(t0, pj);
+                t1 = _mm256_mul_pd(t1, pj);
+            }
+            q0 = _mm256_fmadd_pd(t0, t0, q0);
+            q1 = _mm256_fmadd_pd(t1, t1, q1);
+        }
+        _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
+            _mm256_mul_pd(half, q0), vscale)));
+        _mm256_storeu_pd(e + i0 + 4, _mm256_sub_pd(vlnk, _mm256_mul_pd(
+            _mm256_mul_pd(half, q1), vscale)));
+    }
+}
+
+/* fg_scatter_lower: rows a and d-1-a of the triangle together (d + 1
+ * accumulators of four lanes each, so the FMAs of one pass over the rows
+ * are independent and each D_b is loaded once for both). */
+FG_ALWAYS_INLINE void fg_scatter_lower_avx2_d(const double *e, const double *D,
+                                              ptrdiff_t ld, ptrdiff_t Cp, int d,
+                                              double *S)
+{
+    int a, a2, b, nb;
+    ptrdiff_t i;
+#pragma GCC unroll 4
+    for (a = 0; a < (d + 1) / 2; a++) {
+        __m256d acc[FG_SMALL_D + 1];
+        double lanes[4];
+        a2 = d - 1 - a;
+        nb = a2 == a ? a + 1 : d + 1;     /* b <= a, then b <= a2 */
+#pragma GCC unroll 9
+        for (b = 0; b < nb; b++)
+            acc[b] = _mm256_setzero_pd();
+        for (i = 0; i < Cp; i += 4) {
+            const __m256d ei = _mm256_loadu_pd(e + i);
+            const __m256d w = _mm256_mul_pd(ei, _mm256_loadu_pd(D + a * ld + i));
+            const __m256d w2 = _mm256_mul_pd(ei, _mm256_loadu_pd(D + a2 * ld + i));
+#pragma GCC unroll 8
+            for (b = 0; b <= a2; b++) {
+                const __m256d db = _mm256_loadu_pd(D + b * ld + i);
+                if (b <= a && a2 != a)
+                    acc[b] = _mm256_fmadd_pd(w, db, acc[b]);
+                acc[(a2 == a ? 0 : a + 1) + b] = _mm256_fmadd_pd(
+                    w2, db, acc[(a2 == a ? 0 : a + 1) + b]);
+            }
+        }
+#pragma GCC unroll 9
+        for (b = 0; b < nb; b++) {
+            int row = b <= a && a2 != a ? a : a2;
+            int col = b <= a && a2 != a ? b : b - (a2 == a ? 0 : a + 1);
+            _mm256_storeu_pd(lanes, acc[b]);
+            S[row * (row + 1) / 2 + col] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        }
+    }
+}
+#endif
+
+#ifdef FG_TILES_AVX2
+#define FG_TILE_Q_D fg_tile_q_avx2_d
+#define FG_SCATTER_LOWER_D fg_scatter_lower_avx2_d
+#else
+#define FG_TILE_Q_D fg_tile_q_generic_d
+#define FG_SCATTER_LOWER_D fg_scatter_lower_generic_d
+#endif
+
+static void fg_tile_q(int mode, const double *A, ptrdiff_t ld, const double *P,
+                      const double *m, ptrdiff_t Cp, int d, double lnk,
+                      double scale, double *e, double *Y)
+{
+    switch (d) {
+    case 1: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 1, lnk, scale, e, Y); break;
+    case 2: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 2, lnk, scale, e, Y); break;
+    case 3: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 3, lnk, scale, e, Y); break;
+    case 4: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 4, lnk, scale, e, Y); break;
+    case 5: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
+    case 6: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
+    case 7: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
+    default: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
+    }
+}
+
+static void fg_scatter_lower(const double *e, const double *D, ptrdiff_t ld,
+                             ptrdiff_t Cp, int d, double *S)
+{
+    switch (d) {
+    case 1: FG_SCATTER_LOWER_D(e, D, ld, Cp, 1, S); break;
+    case 2: FG_SCATTER_LOWER_D(e, D, ld, Cp, 2, S); break;
+    case 3: FG_SCATTER_LOWER_D(e, D, ld, Cp, 3, S); break;
+    case 4: FG_SCATTER_LOWER_D(e, D, ld, Cp, 4, S); break;
+    case 5: FG_SCATTER_LOWER_D(e, D, ld, Cp, 5, S); break;
+    case 6: FG_SCATTER_LOWER_D(e, D, ld, Cp, 6, S); break;
+    case 7: FG_SCATTER_LOWER_D(e, D, ld, Cp, 7, S); break;
+    default: FG_SCATTER_LOWER_D(e, D, ld, Cp, 8, S); break;
+    }
+}
+
+#endif
