@@ -1158,6 +1158,110 @@ def _check_shapes(X, sample_weight, means, prec_chol, log_norm, center,
         raise ValueError("S2 has the wrong size for this covariance type")
 
 
+cdef void _predict_rows(
+    double* logp,               # IN (C, K) weighted log-densities; clobbered
+    Py_ssize_t C, Py_ssize_t K,
+    Py_ssize_t* lab,            # OUT (C,) or NULL: first k of the largest log-density
+    double* lpn,                # OUT (C,) or NULL: log p(x_i)
+    floating* rsp,              # OUT (C, K) or NULL: responsibilities
+) noexcept nogil:
+    """Prediction outputs of a chunk from row-major log-densities."""
+    cdef Py_ssize_t i, k, best
+    cdef double mx, tot
+    cdef double* lp
+    for i in range(C):
+        lp = logp + i * K
+        # Far from every component a float32 product can overflow to inf
+        # (-inf log-density) or inf - inf (NaN): both count as a zero
+        # density (NaN is never > mx).
+        best = 0
+        mx = -INFINITY
+        for k in range(K):
+            if lp[k] > mx:
+                mx = lp[k]
+                best = k
+        if lab != NULL:
+            lab[i] = best
+        if lpn == NULL and rsp == NULL:
+            continue
+        if mx == -INFINITY:
+            # every density underflows: log p = -inf, and no component is
+            # preferred
+            if lpn != NULL:
+                lpn[i] = -INFINITY
+            if rsp != NULL:
+                for k in range(K):
+                    rsp[i * K + k] = <floating> (1.0 / K)
+            continue
+        tot = 0.0
+        for k in range(K):
+            lp[k] = exp(lp[k] - mx) if lp[k] > -INFINITY else 0.0
+            tot = tot + lp[k]
+        if lpn != NULL:
+            lpn[i] = mx + log(tot)
+        if rsp != NULL:
+            # exp(lp - mx) / tot, not exp(lp - lse): at |log p| > 2**52
+            # (queries far from the model) lse is rounded to a multiple of
+            # 0.5 or more and the rows would not sum to 1.
+            for k in range(K):
+                rsp[i * K + k] = <floating> (lp[k] / tot)
+
+
+cdef void _predict_small_chunk(
+    double* E,                  # IN (K, CHUNK_SIZE) log-densities (_small_logp); clobbered;
+                                #    followed by 3 (CHUNK_SIZE,) scratch rows
+    Py_ssize_t C, Py_ssize_t K,
+    Py_ssize_t* lab,            # OUT (C,) or NULL
+    double* lpn,                # OUT (C,) or NULL
+    floating* rsp,              # OUT (C, K) or NULL
+) noexcept nogil:
+    """``_predict_rows`` for component-major log-densities: the same
+    outputs, with the max, argmax, exp and sums running across rows (they
+    vectorise)."""
+    cdef Py_ssize_t i, k
+    cdef double v
+    cdef double* e
+    cdef double* mx = E + K * CHUNK_SIZE        # row max, then the shift used
+    cdef double* tot = mx + CHUNK_SIZE
+    cdef double* best = tot + CHUNK_SIZE        # argmax as a double (blends)
+    for i in range(C):
+        mx[i] = -INFINITY
+        best[i] = 0.0
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            # NaN is never > mx (as in _predict_rows)
+            best[i] = <double> k if e[i] > mx[i] else best[i]
+            mx[i] = e[i] if e[i] > mx[i] else mx[i]
+    if lab != NULL:
+        for i in range(C):
+            lab[i] = <Py_ssize_t> best[i]
+    if lpn == NULL and rsp == NULL:
+        return
+    for i in range(C):
+        tot[i] = 0.0
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            # rows with no density (mx = -inf) get all zeros here
+            v = e[i] - mx[i] if e[i] > -INFINITY else -INFINITY
+            e[i] = fg_exp(v) if v == v else 0.0
+            tot[i] = tot[i] + e[i]
+    for i in range(C):
+        if mx[i] == -INFINITY:
+            if lpn != NULL:
+                lpn[i] = -INFINITY
+            if rsp != NULL:
+                for k in range(K):
+                    rsp[i * K + k] = <floating> (1.0 / K)
+        else:
+            if lpn != NULL:
+                lpn[i] = mx[i] + log(tot[i])
+            if rsp != NULL:
+                for k in range(K):
+                    rsp[i * K + k] = <floating> (E[k * CHUNK_SIZE + i] / tot[i])
+
+
 def predict(
     const floating[:, ::1] X,            # IN (n, d)
     const floating[:, ::1] means,        # IN (K, d)
@@ -1218,10 +1322,8 @@ def predict(
     cdef floating* rsp = &resp[0, 0] if resp is not None else NULL
     cdef Py_ssize_t* lab = &labels[0] if labels is not None else NULL
     cdef const floating* prec_used = pp
-    cdef Py_ssize_t c, i, k, i0, i1, C, tid, best, si, sk
+    cdef Py_ssize_t c, i0, i1, C, tid
     cdef double* logp
-    cdef double* lp
-    cdef double mx, tot
     cdef floating* D
 
     if precT != NULL and cov_type != COV_SPHERICAL:
@@ -1236,52 +1338,19 @@ def predict(
             i1 = min(i0 + CHUNK_SIZE, n)
             C = i1 - i0
             if small:
-                # log-densities component-major: E[k, i] at k * CHUNK + i
                 _small_logp(cov_type, Xp + i0 * d, C, d, K, mp, pp, shifted, cp,
                             lnp, logp)
-                logp = logp + d * CHUNK_SIZE
-                si, sk = 1, CHUNK_SIZE
+                _predict_small_chunk(logp + d * CHUNK_SIZE, C, K,
+                                     lab + i0 if lab != NULL else NULL,
+                                     lpn + i0 if lpn != NULL else NULL,
+                                     rsp + i0 * K if rsp != NULL else NULL)
             else:
                 _log_prob_chunk(Xp + i0 * d, C, d, K, cov_type, use_blas, mp, meansT,
                                 prec_used, shifted, cp, lnp, logp, D,
                                 D + CHUNK_SIZE * d, logp + CHUNK_SIZE * K)
-                si, sk = K, 1
-            for i in range(C):
-                lp = logp + i * si
-                # Far from every component a float32 product can overflow to
-                # inf (-inf log-density) or inf - inf (NaN): both count as a
-                # zero density (NaN is never > mx).
-                best = 0
-                mx = -INFINITY
-                for k in range(K):
-                    if lp[k * sk] > mx:
-                        mx = lp[k * sk]
-                        best = k
-                if lab != NULL:
-                    lab[i0 + i] = best
-                if lpn == NULL and rsp == NULL:
-                    continue
-                if mx == -INFINITY:
-                    # every density underflows: log p = -inf, and no
-                    # component is preferred
-                    if lpn != NULL:
-                        lpn[i0 + i] = -INFINITY
-                    if rsp != NULL:
-                        for k in range(K):
-                            rsp[(i0 + i) * K + k] = <floating> (1.0 / K)
-                    continue
-                tot = 0.0
-                for k in range(K):
-                    lp[k * sk] = exp(lp[k * sk] - mx) if lp[k * sk] > -INFINITY else 0.0
-                    tot = tot + lp[k * sk]
-                if lpn != NULL:
-                    lpn[i0 + i] = mx + log(tot)
-                if rsp != NULL:
-                    # exp(lp - mx) / tot, not exp(lp - lse): at |log p| >
-                    # 2**52 (queries far from the model) lse is rounded to a
-                    # multiple of 0.5 or more and the rows would not sum to 1.
-                    for k in range(K):
-                        rsp[(i0 + i) * K + k] = <floating> (lp[k * sk] / tot)
+                _predict_rows(logp, C, K, lab + i0 if lab != NULL else NULL,
+                              lpn + i0 if lpn != NULL else NULL,
+                              rsp + i0 * K if rsp != NULL else NULL)
 
     free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
 
