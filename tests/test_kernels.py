@@ -776,6 +776,24 @@ def test_update_min_sq_distances(dtype, n):
     np.testing.assert_allclose(closest, np.minimum(dist, dist2), rtol=1e-14)
 
 
+@pytest.mark.parametrize("d", [3, 20])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_lloyd_ties_go_to_the_first_centre(dtype, d):
+    # a duplicated centre: every row is exactly as near to both copies, and
+    # (as scikit-learn) the first one wins
+    n = 3 * CHUNK + 5
+    X = mixture_data(n, d, 2, seed=4, dtype=dtype)
+    C = np.ascontiguousarray(X[[0, 7, 0, 7]])
+    sums, wsum = np.empty((4, d)), np.empty(4)
+    labels = np.empty(n, dtype=np.int32)
+    _kmeans.lloyd_iteration(X, np.empty(0, dtype), C, sums, wsum, labels, 2)
+    assert set(np.unique(labels)) <= {0, 1}
+    assert wsum[2] == wsum[3] == 0.0
+    d2 = ((X[:, None, :].astype(np.float64) - C[None, :2]) ** 2).sum(-1)
+    clear = np.abs(d2[:, 0] - d2[:, 1]) > 1e-3 * d2.max()
+    np.testing.assert_array_equal(labels[clear], d2[clear].argmin(1))
+
+
 @pytest.mark.parametrize("d", [5, 20])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 def test_kmeans_kernels_thread_invariance(single_threaded_blas, dtype, d):

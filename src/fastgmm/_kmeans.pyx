@@ -16,6 +16,16 @@ from ._openmp_helpers cimport omp_get_max_threads
 
 from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
 
+cdef extern from "_tiles.h" nogil:
+    # register-tiled small-d loops (see there)
+    enum:
+        FG_SMALL_D
+        FG_ROW_TILE
+        FG_TILE_SHIFT
+    void fg_tile_q(int mode, const double* A, Py_ssize_t ld, const double* P,
+                   const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
+                   double* e, double* Y)
+
 # From this many features on, distances go through a matrix product.
 cdef Py_ssize_t GEMM_MIN_FEATURES = 16
 # Memory the per-block accumulators may use.
@@ -70,6 +80,44 @@ cdef void _sq_distances_chunk(
                     dist[i * K + k] += t * t
 
 
+cdef void _nearest_small_chunk(
+    const floating* X,          # IN (C, d)
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const floating* centers,    # IN (K, d)
+    double* T,                  # scratch (d + 3) * CHUNK_SIZE; OUT mn, best (below)
+) noexcept nogil:
+    """Squared distance to the nearest centre and its index (first on ties),
+    for d <= FG_SMALL_D, component-major: x^T once, then per centre
+    ||x_i - c_k||^2 across the rows (register tiles), and the running
+    minimum as vector blends.  Writes mn = T + (d + 1) * CHUNK_SIZE and
+    best (as doubles) = T + (d + 2) * CHUNK_SIZE."""
+    cdef Py_ssize_t i, l, k
+    cdef Py_ssize_t Cp = (C + FG_ROW_TILE - 1) // FG_ROW_TILE * FG_ROW_TILE
+    cdef double ck[FG_SMALL_D]
+    cdef double* XT = T
+    cdef double* dk = T + d * CHUNK_SIZE
+    cdef double* mn = dk + CHUNK_SIZE
+    cdef double* best = mn + CHUNK_SIZE
+    for i in range(C):
+        for l in range(d):
+            XT[l * CHUNK_SIZE + i] = X[i * d + l]
+    for l in range(d):
+        for i in range(C, Cp):
+            XT[l * CHUNK_SIZE + i] = 0.0
+    for i in range(Cp):
+        mn[i] = INFINITY
+        best[i] = 0.0
+    for k in range(K):
+        for l in range(d):
+            ck[l] = centers[k * d + l]
+        # dk = 0 - 1/2 q (-2) = q exactly (scalings by powers of two)
+        fg_tile_q(FG_TILE_SHIFT, XT, CHUNK_SIZE, ck, ck, Cp, <int> d, 0.0, -2.0,
+                  dk, NULL)
+        for i in range(Cp):
+            best[i] = <double> k if dk[i] < mn[i] else best[i]
+            mn[i] = dk[i] if dk[i] < mn[i] else mn[i]
+
+
 def lloyd_n_blocks(Py_ssize_t n_samples, Py_ssize_t n_features,
                    Py_ssize_t n_clusters):
     """Accumulation blocks of :func:`lloyd_iteration` (problem size only)."""
@@ -95,7 +143,8 @@ cdef int _lloyd_accumulate(
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = centers.shape[0]
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
-    cdef Py_ssize_t dstride = CHUNK_SIZE * K
+    cdef bint small = d <= FG_SMALL_D
+    cdef Py_ssize_t dstride = CHUNK_SIZE * (d + 3 if small else K)
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
     # no more threads than blocks: idle team members only cost barrier
@@ -132,15 +181,22 @@ cdef int _lloyd_accumulate(
             for c in range(c0, c1):
                 i0 = c * CHUNK_SIZE
                 C = min(i0 + CHUNK_SIZE, n) - i0
-                _sq_distances_chunk(Xp + i0 * d, C, d, K, cp, centersT, c_norms,
-                                    dist, fscratch + tid * dstride)
+                if small:
+                    _nearest_small_chunk(Xp + i0 * d, C, d, K, cp, dist)
+                else:
+                    _sq_distances_chunk(Xp + i0 * d, C, d, K, cp, centersT, c_norms,
+                                        dist, fscratch + tid * dstride)
                 for i in range(C):
-                    best = 0
-                    mn = dist[i * K]
-                    for k in range(1, K):
-                        if dist[i * K + k] < mn:
-                            mn = dist[i * K + k]
-                            best = k
+                    if small:
+                        mn = dist[(d + 1) * CHUNK_SIZE + i]
+                        best = <Py_ssize_t> dist[(d + 2) * CHUNK_SIZE + i]
+                    else:
+                        best = 0
+                        mn = dist[i * K]
+                        for k in range(1, K):
+                            if dist[i * K + k] < mn:
+                                mn = dist[i * K + k]
+                                best = k
                     if lab != NULL:
                         lab[i0 + i] = <int> best
                     wi = swp[i0 + i] if swp != NULL else 1.0
