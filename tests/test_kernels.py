@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 
 import numpy_reference as ref
 from fastgmm import _em, _kmeans, _utils
+from fastgmm._mstep import precision_cholesky
 
 
 def _kernel_builds():
@@ -301,6 +302,31 @@ def test_em_statistics_full_small_d(d, dtype):
     ll_ref, _, resp, _ = p.reference_e_step(X, sw)
     got = p.em_statistics(X, sw, use_blas=False)
     check_statistics(p, got, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_small_d_padding_rows_take_no_part(covariance_type):
+    # The component-major kernel pads a chunk to a multiple of 8 rows with
+    # x = 0.  Data far from the origin (and a unit precision) make every
+    # density of such a row zero: its log-sum-exp is NaN, which must not
+    # leak into the statistics (it did, with libm's exp, in the portable
+    # build).
+    n, d, K = 5, 2, 2
+    X = 1e160 + np.arange(n * d, dtype=np.float64).reshape(n, d)
+    means = np.ascontiguousarray(X[[0, 3]])
+    cov = {"full": np.tile(np.eye(d), (K, 1, 1)), "tied": np.eye(d),
+           "diag": np.ones((K, d)), "spherical": np.ones(K)}[covariance_type]
+    prec = precision_cholesky(cov, covariance_type, np.float64)
+    log_norm = np.full(K, np.log(0.5) - d / 2 * np.log(2 * np.pi))
+    code = _em.COVARIANCE_TYPES[covariance_type]
+    N, S1 = np.empty(K), np.empty((K, d))
+    S2 = np.empty(K * d * d if covariance_type == "full" else
+                  d * d if covariance_type == "tied" else K * d)
+    ll = _em.em_statistics(X, np.empty(0), means, prec.ravel(), log_norm,
+                           means.mean(axis=0), code, False, 1, N, S1, S2)
+    assert np.isfinite(ll)
+    assert np.all(np.isfinite(S2)) and np.all(np.isfinite(S1))
+    np.testing.assert_allclose(N.sum(), n)
 
 
 def test_vector_exp_matches_numpy():

@@ -409,8 +409,6 @@ cdef double _small_estep(
         if wi != 0.0:
             ll += wi * (mx[i] + log(tot[i]))
         tot[i] = wi / tot[i]
-    for i in range(C, Cp):
-        tot[i] = 0.0        # padding rows: zero responsibilities
     if cov_type == COV_TIED:
         # sum_k r_ik = 1: the tied scatter needs the weights and one centre;
         # the M-step moves it to the new means.
@@ -423,8 +421,12 @@ cdef double _small_estep(
         fg_scatter_lower(mx, Dm, CHUNK_SIZE, Cp, <int> d, accS2)
     for k in range(K):
         e = E + k * CHUNK_SIZE
-        for i in range(Cp):
+        for i in range(C):
             e[i] = e[i] * tot[i]
+        # Padding rows (x = 0) take no part, even where their own
+        # log-sum-exp was NaN (every density zero at the origin).
+        for i in range(C, Cp):
+            e[i] = 0.0
         accN[k] += _lane_sum(e, C)
         for a in range(d):
             accS1[k * d + a] += _lane_dot(e, XT + a * CHUNK_SIZE, C)

@@ -110,7 +110,8 @@ cdef void _nearest_small_chunk(
     for k in range(K):
         for l in range(d):
             ck[l] = centers[k * d + l]
-        # dk = 0 - 1/2 q (-2) = q exactly (scalings by powers of two)
+        # dk = 0 - 1/2 q (-2) = q (scalings by powers of two: exact unless q
+        # is subnormal)
         fg_tile_q(FG_TILE_SHIFT, XT, CHUNK_SIZE, ck, ck, Cp, <int> d, 0.0, -2.0,
                   dk, NULL)
         for i in range(Cp):
