@@ -83,6 +83,7 @@ def single_threaded_blas():
                 from threadpoolctl import ThreadpoolController
 
                 _controller = ThreadpoolController()
+            _take_openblas_control()
             _blas_limiter = _controller.limit(limits=1, user_api="blas")
         _blas_users += 1
     try:
@@ -92,7 +93,29 @@ def single_threaded_blas():
             _blas_users -= 1
             if _blas_users == 0:
                 limiter, _blas_limiter = _blas_limiter, None
+                _take_openblas_control()
                 limiter.restore_original_limits()
+                _take_openblas_control()
+
+
+def _take_openblas_control():
+    """Let the calling thread set OpenBLAS's (process-wide) thread count.
+
+    threadpoolctl (>= 3.6) lets only one "controlling" Python thread change
+    a pthreads OpenBLAS's limit and silently ignores the others; the first
+    thread to limit keeps that role until its limiter's ``__exit__``.  The
+    limit here is entered and left by whichever threads come first and last
+    (under ``_blas_lock``), so it clears the role before acting: otherwise a
+    fit or predict from another thread ran BLAS on several threads inside
+    the OpenMP kernels (and 'tied' log-densities, through trmm, changed in
+    their last bits).  Older threadpoolctl has no such role.
+    """
+    import threadpoolctl
+
+    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None),
+                    "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
 
 
 def _omp_entry_address(path):
