@@ -60,12 +60,36 @@ def _assert_same_state(a, b):
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def thread_data(make_blobs_fn):
-    # d=3 runs the loop kernels, d=12 the BLAS ones
-    return {d: make_blobs_fn(n=40000, d=d, K=4, seed=d)[0] for d in (3, 12)}
+    # d=3 runs the component-major small-d kernels, d=20 the BLAS ones
+    return {d: make_blobs_fn(n=40000, d=d, K=4, seed=d)[0] for d in (3, 20)}
+
+
+def test_blas_limit_holds_in_any_thread():
+    """The one-BLAS-thread limit takes effect whichever Python thread enters
+    it first or last, and the original limits come back each time.
+    (threadpoolctl lets only one 'controlling' thread set a pthreads
+    OpenBLAS's limit; the limit once stayed at the default in a second
+    worker thread after the main thread had used it.)"""
+    before = _blas_threads()
+    seen = []
+
+    def enter():
+        with _config.single_threaded_blas():
+            seen.append(_blas_threads())
+
+    for where in ("thread", "main", "thread", "thread", "main"):
+        if where == "main":
+            enter()
+        else:
+            t = threading.Thread(target=enter)
+            t.start()
+            t.join()
+        assert _blas_threads() == before, where
+    assert seen and all(all(num == 1 for _, num in counts) for counts in seen), seen
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
-@pytest.mark.parametrize("d", [3, 12])
+@pytest.mark.parametrize("d", [3, 20])
 def test_predict_from_four_threads(thread_data, covariance_type, d):
     X = thread_data[d]
     gm = GaussianMixture(4, covariance_type=covariance_type, random_state=0,
@@ -111,15 +135,19 @@ def test_kernels_release_the_gil(thread_data):
     """While one thread predicts, Python code in another keeps running: the
     longest pause of a Python loop is a small fraction of a predict call
     (it would be the whole call with the GIL held)."""
-    X = np.tile(thread_data[12], (8, 1))  # 320,000 x 12
     gm = GaussianMixture(48, covariance_type="full", random_state=0, max_iter=2,
                          n_threads=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        gm.fit(X[:5000])
-    t0 = time.perf_counter()
-    gm.score_samples(X)
-    call = time.perf_counter() - t0
+        gm.fit(thread_data[20][:5000])
+    # enough rows for a call long enough to tell a GIL pause from noise
+    for copies in (8, 16, 32, 64):
+        X = np.tile(thread_data[20], (copies, 1))  # copies x 40,000 x 20
+        t0 = time.perf_counter()
+        gm.score_samples(X)
+        call = time.perf_counter() - t0
+        if call > 0.3:
+            break
     done = threading.Event()
 
     def predict_repeatedly():

@@ -292,9 +292,10 @@ def test_em_statistics_shapes(covariance_type, dtype, use_blas, d, K):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@pytest.mark.parametrize("d", range(1, 10))
+@pytest.mark.parametrize("d", [*range(1, 11), 12, 15, 16, 17])
 def test_em_statistics_full_small_d(d, dtype):
-    """'full' without BLAS has a component-major kernel per literal d <= 8."""
+    """'full' without BLAS has a component-major kernel per literal d <= 16
+    (d <= 8: features in registers; 9..16: blocked)."""
     n, K = 2 * CHUNK + 13, 4
     X = mixture_data(n, d, K, seed=40 + d, dtype=dtype)
     p = Problem(K, d, "full", dtype, seed=40 + d)
@@ -302,6 +303,30 @@ def test_em_statistics_full_small_d(d, dtype):
     ll_ref, _, resp, _ = p.reference_e_step(X, sw)
     got = p.em_statistics(X, sw, use_blas=False)
     check_statistics(p, got, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("d", [9, 12, 16])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_em_statistics_and_predict_small_d_wide(covariance_type, d, dtype):
+    """9..16 features without BLAS: the blocked component-major kernels, for
+    every covariance type, against the NumPy reference."""
+    n, K = 2 * CHUNK + 13, 3
+    X = mixture_data(n, d, K, seed=60 + d, dtype=dtype)
+    p = Problem(K, d, covariance_type, dtype, seed=60 + d)
+    sw = weights_with_zeros(n, dtype)
+    ll_ref, log_prob_ref, resp, _ = p.reference_e_step(X, sw)
+    got = p.em_statistics(X, sw, use_blas=False, n_threads=2)
+    check_statistics(p, got, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+    blas = p.em_statistics(X, sw, use_blas=True, n_threads=2)
+    check_statistics(p, blas, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+    out = p.predict(X, use_blas=False, n_threads=2)
+    rtol = rtol_for(dtype)
+    np.testing.assert_allclose(out["log_prob_norm"], log_prob_ref, rtol=rtol)
+    np.testing.assert_allclose(out["resp"], resp, rtol=rtol, atol=rtol)
+    a = p.log_weighted(X)
+    clear = np.sort(a, axis=1)[:, -1] - np.sort(a, axis=1)[:, -2] > 1e-3
+    np.testing.assert_array_equal(out["labels"][clear], a[clear].argmax(axis=1))
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -65,7 +65,7 @@ cdef Py_ssize_t BLOCK_BUDGET_FRACTION = 32
 cdef Py_ssize_t MIN_BLOCKS = 4
 # Up to this many features the 'full' loops run row by row with the feature
 # count a compile-time constant (1..SMALL_D each get an unrolled copy).
-DEF SMALL_D = 8
+DEF SMALL_D = 16
 # Rows the small-d E-step keeps in registers at once (two AVX registers of
 # doubles); its scratch is padded to a multiple of it.
 DEF ROW_TILE = 8

@@ -27,7 +27,7 @@
 #define FG_ALWAYS_INLINE static inline
 #endif
 
-#define FG_SMALL_D 8
+#define FG_SMALL_D 16
 #define FG_ROW_TILE 8   /* rows per register tile (two AVX registers) */
 #define FG_LANES 4      /* partial sums per scatter entry */
 
@@ -136,6 +136,50 @@ FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
             Pl[j] = P[j];
         for (j = 0; j < d; j++)
             ml[j] = m[j];
+        if (d > 8) {
+            /* too many features to hold in registers: the centred tile
+             * goes to a local array, and y_j is computed four j at a time,
+             * so each A_l load feeds up to four FMAs */
+            for (i0 = 0; i0 < Cp; i0 += 4) {
+                __m256d a[FG_SMALL_D], q[2];
+                int j0, jj;
+                q[0] = _mm256_setzero_pd();
+                q[1] = _mm256_setzero_pd();
+#pragma GCC unroll 16
+                for (l = 0; l < d; l++)
+                    a[l] = _mm256_sub_pd(_mm256_loadu_pd(A + l * ld + i0),
+                                         _mm256_set1_pd(ml[l]));
+#pragma GCC unroll 4
+                for (j0 = 0; j0 < d; j0 += 4) {
+                    __m256d y[4];
+#pragma GCC unroll 4
+                    for (jj = 0; jj < 4; jj++)
+                        y[jj] = _mm256_setzero_pd();
+#pragma GCC unroll 16
+                    for (l = 0; l < j0 + 4 && l < d; l++) {
+#pragma GCC unroll 4
+                        for (jj = 0; jj < 4; jj++) {
+                            j = j0 + jj;
+                            if (j < d && l <= j)
+                                y[jj] = l == 0 ? _mm256_mul_pd(a[0], _mm256_set1_pd(Pl[j]))
+                                               : _mm256_fmadd_pd(a[l], _mm256_set1_pd(Pl[l * d + j]), y[jj]);
+                        }
+                    }
+#pragma GCC unroll 4
+                    for (jj = 0; jj < 4; jj++) {
+                        j = j0 + jj;
+                        if (j < d) {
+                            if (Y != NULL)
+                                _mm256_storeu_pd(Y + j * ld + i0, y[jj]);
+                            q[j & 1] = _mm256_fmadd_pd(y[jj], y[jj], q[j & 1]);
+                        }
+                    }
+                }
+                _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
+                    _mm256_mul_pd(half, _mm256_add_pd(q[0], q[1])), vscale)));
+            }
+            return;
+        }
         for (i0 = 0; i0 < Cp; i0 += 4) {
             __m256d a[FG_SMALL_D], q[2];
             q[0] = _mm256_setzero_pd();
@@ -185,31 +229,32 @@ FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
     }
 }
 
-/* fg_scatter_lower: rows a and d-1-a of the triangle together (d + 1
- * accumulators of four lanes each, so the FMAs of one pass over the rows
- * are independent and each D_b is loaded once for both). */
-FG_ALWAYS_INLINE void fg_scatter_lower_avx2_d(const double *e, const double *D,
-                                              ptrdiff_t ld, ptrdiff_t Cp, int d,
-                                              double *S)
+/* fg_scatter_lower, triangle part: rows a and dim-1-a of the triangle of
+ * features off..off+dim-1 (dim <= 8) together: dim + 1 accumulators of four
+ * lanes each, so the FMAs of one pass over the rows are independent and
+ * each D_b is loaded once for both rows. */
+FG_ALWAYS_INLINE void fg_scatter_tri_avx2(const double *e, const double *D,
+                                          ptrdiff_t ld, ptrdiff_t Cp, int off,
+                                          int dim, double *S)
 {
     int a, a2, b, nb;
     ptrdiff_t i;
 #pragma GCC unroll 4
-    for (a = 0; a < (d + 1) / 2; a++) {
-        __m256d acc[FG_SMALL_D + 1];
+    for (a = 0; a < (dim + 1) / 2; a++) {
+        __m256d acc[9];
         double lanes[4];
-        a2 = d - 1 - a;
-        nb = a2 == a ? a + 1 : d + 1;     /* b <= a, then b <= a2 */
+        a2 = dim - 1 - a;
+        nb = a2 == a ? a + 1 : dim + 1;   /* b <= a, then b <= a2 */
 #pragma GCC unroll 9
         for (b = 0; b < nb; b++)
             acc[b] = _mm256_setzero_pd();
         for (i = 0; i < Cp; i += 4) {
             const __m256d ei = _mm256_loadu_pd(e + i);
-            const __m256d w = _mm256_mul_pd(ei, _mm256_loadu_pd(D + a * ld + i));
-            const __m256d w2 = _mm256_mul_pd(ei, _mm256_loadu_pd(D + a2 * ld + i));
+            const __m256d w = _mm256_mul_pd(ei, _mm256_loadu_pd(D + (off + a) * ld + i));
+            const __m256d w2 = _mm256_mul_pd(ei, _mm256_loadu_pd(D + (off + a2) * ld + i));
 #pragma GCC unroll 8
             for (b = 0; b <= a2; b++) {
-                const __m256d db = _mm256_loadu_pd(D + b * ld + i);
+                const __m256d db = _mm256_loadu_pd(D + (off + b) * ld + i);
                 if (b <= a && a2 != a)
                     acc[b] = _mm256_fmadd_pd(w, db, acc[b]);
                 acc[(a2 == a ? 0 : a + 1) + b] = _mm256_fmadd_pd(
@@ -218,12 +263,56 @@ FG_ALWAYS_INLINE void fg_scatter_lower_avx2_d(const double *e, const double *D,
         }
 #pragma GCC unroll 9
         for (b = 0; b < nb; b++) {
-            int row = b <= a && a2 != a ? a : a2;
-            int col = b <= a && a2 != a ? b : b - (a2 == a ? 0 : a + 1);
+            int row = off + (b <= a && a2 != a ? a : a2);
+            int col = off + (b <= a && a2 != a ? b : b - (a2 == a ? 0 : a + 1));
             _mm256_storeu_pd(lanes, acc[b]);
             S[row * (row + 1) / 2 + col] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
         }
     }
+}
+
+/* fg_scatter_lower, rectangle part: entries (a, 0..7) of one row a >= 8. */
+FG_ALWAYS_INLINE void fg_scatter_rect_avx2(const double *e, const double *D,
+                                           ptrdiff_t ld, ptrdiff_t Cp, int a,
+                                           double *S)
+{
+    __m256d acc[8];
+    double lanes[4];
+    int b;
+    ptrdiff_t i;
+#pragma GCC unroll 8
+    for (b = 0; b < 8; b++)
+        acc[b] = _mm256_setzero_pd();
+    for (i = 0; i < Cp; i += 4) {
+        const __m256d w = _mm256_mul_pd(_mm256_loadu_pd(e + i),
+                                        _mm256_loadu_pd(D + a * ld + i));
+#pragma GCC unroll 8
+        for (b = 0; b < 8; b++)
+            acc[b] = _mm256_fmadd_pd(w, _mm256_loadu_pd(D + b * ld + i), acc[b]);
+    }
+#pragma GCC unroll 8
+    for (b = 0; b < 8; b++) {
+        _mm256_storeu_pd(lanes, acc[b]);
+        S[a * (a + 1) / 2 + b] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+}
+
+/* Features 0..7 as one triangle; from 8 on, the rectangle rows and the
+ * triangle of features 8..d-1. */
+FG_ALWAYS_INLINE void fg_scatter_lower_avx2_d(const double *e, const double *D,
+                                              ptrdiff_t ld, ptrdiff_t Cp, int d,
+                                              double *S)
+{
+    int a;
+    if (d <= 8) {
+        fg_scatter_tri_avx2(e, D, ld, Cp, 0, d, S);
+        return;
+    }
+    fg_scatter_tri_avx2(e, D, ld, Cp, 0, 8, S);
+#pragma GCC unroll 8
+    for (a = 8; a < d; a++)
+        fg_scatter_rect_avx2(e, D, ld, Cp, a, S);
+    fg_scatter_tri_avx2(e, D, ld, Cp, 8, d - 8, S);
 }
 #endif
 
@@ -247,7 +336,15 @@ static void fg_tile_q(int mode, const double *A, ptrdiff_t ld, const double *P,
     case 5: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
     case 6: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
     case 7: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
-    default: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
+    case 8: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
+    case 9: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 9, lnk, scale, e, Y); break;
+    case 10: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 10, lnk, scale, e, Y); break;
+    case 11: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 11, lnk, scale, e, Y); break;
+    case 12: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 12, lnk, scale, e, Y); break;
+    case 13: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 13, lnk, scale, e, Y); break;
+    case 14: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 14, lnk, scale, e, Y); break;
+    case 15: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 15, lnk, scale, e, Y); break;
+    default: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 16, lnk, scale, e, Y); break;
     }
 }
 
@@ -262,7 +359,15 @@ static void fg_scatter_lower(const double *e, const double *D, ptrdiff_t ld,
     case 5: FG_SCATTER_LOWER_D(e, D, ld, Cp, 5, S); break;
     case 6: FG_SCATTER_LOWER_D(e, D, ld, Cp, 6, S); break;
     case 7: FG_SCATTER_LOWER_D(e, D, ld, Cp, 7, S); break;
-    default: FG_SCATTER_LOWER_D(e, D, ld, Cp, 8, S); break;
+    case 8: FG_SCATTER_LOWER_D(e, D, ld, Cp, 8, S); break;
+    case 9: FG_SCATTER_LOWER_D(e, D, ld, Cp, 9, S); break;
+    case 10: FG_SCATTER_LOWER_D(e, D, ld, Cp, 10, S); break;
+    case 11: FG_SCATTER_LOWER_D(e, D, ld, Cp, 11, S); break;
+    case 12: FG_SCATTER_LOWER_D(e, D, ld, Cp, 12, S); break;
+    case 13: FG_SCATTER_LOWER_D(e, D, ld, Cp, 13, S); break;
+    case 14: FG_SCATTER_LOWER_D(e, D, ld, Cp, 14, S); break;
+    case 15: FG_SCATTER_LOWER_D(e, D, ld, Cp, 15, S); break;
+    default: FG_SCATTER_LOWER_D(e, D, ld, Cp, 16, S); break;
     }
 }
 
