@@ -63,9 +63,12 @@ cdef Py_ssize_t BLOCK_BUDGET_FRACTION = 32
 # ... but at least this many blocks (rows permitting), so a few threads
 # always have work to share whatever the budget.
 cdef Py_ssize_t MIN_BLOCKS = 4
-# Up to this many features the 'full' loops run row by row with the feature
-# count a compile-time constant (1..SMALL_D each get an unrolled copy).
+# Up to this many features (without BLAS) the E-step runs component-major
+# through the register-tiled kernels of _tiles.h, one copy per literal d.
 DEF SMALL_D = 16
+# The header's kernels are instantiated for d <= FG_SMALL_D: the same bound.
+if SMALL_D != FG_SMALL_D:
+    raise ImportError("fastgmm: SMALL_D in _em.pyx differs from FG_SMALL_D in _tiles.h")
 # Rows the small-d E-step keeps in registers at once (two AVX registers of
 # doubles); its scratch is padded to a multiple of it.
 DEF ROW_TILE = 8

@@ -6,7 +6,7 @@ from time import perf_counter
 
 import numpy as np
 
-from ._dispatch import em as _em
+from ._dispatch import em as _em, variant as _kernel_variant
 from ._base import BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fitted
 from ._config import effective_n_threads, single_threaded_blas
 from ._initialization import initial_statistics
@@ -39,11 +39,13 @@ from ._validation import (
 
 # From this many features on, the kernels run their per-chunk triangular
 # products and Gram matrices through BLAS (trmm/syrk/gemm); below it, the
-# register-tiled component-major kernels are faster for every covariance
-# type and both dtypes (300,000 x 16, K=16, one thread: full 195 -> 108 ms
-# per pass in float64, 151 -> 102 ms in float32; tied/diag/spherical about
-# 1.7x).
-BLAS_MIN_FEATURES = 17
+# register-tiled component-major kernels.  With the AVX2 build those are
+# faster up to 16 features for every covariance type and both dtypes
+# (300,000 x 16, K=16, one thread: full 195 -> 108 ms per pass in float64,
+# 151 -> 102 ms in float32; tied/diag/spherical about 1.7x).  The portable
+# build's loops lose to BLAS from about 9 features ('full' at 16: 314 ms
+# against 208 ms).
+BLAS_MIN_FEATURES = 17 if _kernel_variant == "avx2" else 9
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
