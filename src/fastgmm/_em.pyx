@@ -468,6 +468,37 @@ cdef void _full_small(
         else: _full_logp_rows(X, C, d, K, means, prec, log_norm, logp)
 
 
+cdef inline double _sq_dist(const floating* a, const floating* b,
+                            Py_ssize_t d) noexcept nogil:
+    """sum_j (a_j - b_j)^2, or sum_j a_j^2 if ``b`` is NULL (terms in the
+    data's precision, summed in double).  Eight interleaved partial sums
+    combined in a fixed tree, as ``_lane_sum``: a sequential sum over j is
+    one dependency chain of d additions (at d = 64 it cost more than the
+    BLAS product before it)."""
+    cdef double s[8]
+    cdef floating t
+    cdef Py_ssize_t j, l, d8 = d - d % 8
+    for l in range(8):
+        s[l] = 0.0
+    if b == NULL:
+        for j in range(0, d8, 8):
+            for l in range(8):
+                t = a[j + l]
+                s[l] = s[l] + t * t
+        for j in range(d8, d):
+            t = a[j]
+            s[0] = s[0] + t * t
+    else:
+        for j in range(0, d8, 8):
+            for l in range(8):
+                t = a[j + l] - b[j + l]
+                s[l] = s[l] + t * t
+        for j in range(d8, d):
+            t = a[j] - b[j]
+            s[0] = s[0] + t * t
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+
+
 cdef void _log_prob_chunk(
     const floating* X,          # IN (C, d) rows of the chunk
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
@@ -505,11 +536,7 @@ cdef void _log_prob_chunk(
             for i in range(C):
                 y = D + i * d
                 for k in range(K):
-                    s = 0.0
-                    for j in range(d):
-                        t = y[j] - shifted[k * d + j]
-                        s += t * t
-                    logp[i * K + k] = log_norm[k] - 0.5 * s
+                    logp[i * K + k] = log_norm[k] - 0.5 * _sq_dist(y, shifted + k * d, d)
             return
         if not use_blas and d <= SMALL_D:
             _full_small(False, X, C, d, K, means, prec, log_norm, logp,
@@ -528,11 +555,8 @@ cdef void _log_prob_chunk(
                                   <int> (K * d))
                 for i in range(C):
                     for k in range(g0, g1):
-                        s = 0.0
-                        for j in range(d):
-                            t = Y[i * M + (k - g0) * d + j] - shifted[k * d + j]
-                            s += t * t
-                        logp[i * K + k] = log_norm[k] - 0.5 * s
+                        logp[i * K + k] = log_norm[k] - 0.5 * _sq_dist(
+                            Y + i * M + (k - g0) * d, shifted + k * d, d)
                 g0 = g1
             return
         for k in range(K):
@@ -544,11 +568,7 @@ cdef void _log_prob_chunk(
                     D[i * d + j] = X[i * d + j] - mu[j]
             _triangular_rows(D, P, C, d, use_blas, <floating*> q)
             for i in range(C):
-                s = 0.0
-                for j in range(d):
-                    t = D[i * d + j]
-                    s += t * t
-                logp[i * K + k] = log_norm[k] - 0.5 * s
+                logp[i * K + k] = log_norm[k] - 0.5 * _sq_dist(D + i * d, <floating*> NULL, d)
     else:
         # Loop order j-outer, k-inner: independent sums per component that
         # the compiler vectorises, each summed over j in order (exact same
