@@ -42,18 +42,8 @@ cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
     double fg_exp(double x)
 
-cdef extern from "_tiles.h" nogil:
-    # register-tiled small-d loops, instantiated per literal d (see there)
-    enum:
-        FG_SMALL_D
-        FG_TILE_TRI
-        FG_TILE_SHIFT
-        FG_TILE_SCALE
-    void fg_tile_q(int mode, const double* A, Py_ssize_t ld, const double* P,
-                   const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
-                   double* e, double* Y)
-    void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,
-                          Py_ssize_t Cp, int d, double* S)
+from ._tiles cimport (FG_SMALL_D, FG_TILE_TRI, FG_TILE_SHIFT, FG_TILE_SCALE,
+                      fg_tile_q, fg_scatter_lower)
 
 # Per-block accumulators may use this much memory, or 1/BLOCK_BUDGET_FRACTION
 # of the input if that is larger: fit's extra memory must stay a few percent

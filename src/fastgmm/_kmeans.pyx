@@ -16,15 +16,7 @@ from ._openmp_helpers cimport omp_get_max_threads
 
 from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
 
-cdef extern from "_tiles.h" nogil:
-    # register-tiled small-d loops (see there)
-    enum:
-        FG_SMALL_D
-        FG_ROW_TILE
-        FG_TILE_SHIFT
-    void fg_tile_q(int mode, const double* A, Py_ssize_t ld, const double* P,
-                   const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
-                   double* e, double* Y)
+from ._tiles cimport FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, fg_tile_q
 
 # From this many features on, distances go through a matrix product.
 cdef Py_ssize_t GEMM_MIN_FEATURES = 16

@@ -1,0 +1,15 @@
+# Declarations of _tiles.h: the register-tiled small-d loops that _em and
+# _kmeans share, instantiated per literal d (see the header).
+
+cdef extern from "_tiles.h" nogil:
+    enum:
+        FG_SMALL_D      # largest d the kernels are instantiated for
+        FG_ROW_TILE     # rows padded to a multiple of this
+        FG_TILE_TRI
+        FG_TILE_SHIFT
+        FG_TILE_SCALE
+    void fg_tile_q(int mode, const double* A, Py_ssize_t ld, const double* P,
+                   const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
+                   double* e, double* Y)
+    void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,
+                          Py_ssize_t Cp, int d, double* S)
