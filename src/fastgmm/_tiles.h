@@ -118,8 +118,8 @@ FG_ALWAYS_INLINE void fg_scatter_lower_generic_d(const double *e, const double *
 /* AVX2 + FMA versions of the same kernels (the portable build keeps the
  * loops above; the two builds may differ in the last bits).
  *
- * fg_tile_q, FG_TILE_TRI: four rows per register, their d centred features
- * held in registers, so each P_lj is one broadcast and one FMA; q sums the even and
+ * fg_tile_q, FG_TILE_TRI: four rows per register and their d centred
+ * features, so each P_lj is one broadcast and one FMA; q sums the even and
  * the odd j separately (two dependency chains), then adds them. */
 FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
                                        const double *P, const double *m,
@@ -136,67 +136,43 @@ FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
             Pl[j] = P[j];
         for (j = 0; j < d; j++)
             ml[j] = m[j];
-        if (d > 8) {
-            /* too many features to hold in registers: the centred tile
-             * goes to a local array, and y_j is computed four j at a time,
-             * so each A_l load feeds up to four FMAs */
-            for (i0 = 0; i0 < Cp; i0 += 4) {
-                __m256d a[FG_SMALL_D], q[2];
-                int j0, jj;
-                q[0] = _mm256_setzero_pd();
-                q[1] = _mm256_setzero_pd();
-#pragma GCC unroll 16
-                for (l = 0; l < d; l++)
-                    a[l] = _mm256_sub_pd(_mm256_loadu_pd(A + l * ld + i0),
-                                         _mm256_set1_pd(ml[l]));
-#pragma GCC unroll 4
-                for (j0 = 0; j0 < d; j0 += 4) {
-                    __m256d y[4];
-#pragma GCC unroll 4
-                    for (jj = 0; jj < 4; jj++)
-                        y[jj] = _mm256_setzero_pd();
-#pragma GCC unroll 16
-                    for (l = 0; l < j0 + 4 && l < d; l++) {
-#pragma GCC unroll 4
-                        for (jj = 0; jj < 4; jj++) {
-                            j = j0 + jj;
-                            if (j < d && l <= j)
-                                y[jj] = l == 0 ? _mm256_mul_pd(a[0], _mm256_set1_pd(Pl[j]))
-                                               : _mm256_fmadd_pd(a[l], _mm256_set1_pd(Pl[l * d + j]), y[jj]);
-                        }
-                    }
-#pragma GCC unroll 4
-                    for (jj = 0; jj < 4; jj++) {
-                        j = j0 + jj;
-                        if (j < d) {
-                            if (Y != NULL)
-                                _mm256_storeu_pd(Y + j * ld + i0, y[jj]);
-                            q[j & 1] = _mm256_fmadd_pd(y[jj], y[jj], q[j & 1]);
-                        }
-                    }
-                }
-                _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
-                    _mm256_mul_pd(half, _mm256_add_pd(q[0], q[1])), vscale)));
-            }
-            return;
-        }
+        /* y_j is computed JB columns at a time from the centred tile: with
+         * d <= 8 one column (the d features stay in registers), above it
+         * four (each A_l load then feeds up to four FMAs).  Either way
+         * y_j = A_0 P_0j + A_1 P_1j + ... in increasing l, and q sums the
+         * even and the odd j separately. */
+        const int JB = d > 8 ? 4 : 1;
         for (i0 = 0; i0 < Cp; i0 += 4) {
             __m256d a[FG_SMALL_D], q[2];
+            int j0, jj;
             q[0] = _mm256_setzero_pd();
             q[1] = _mm256_setzero_pd();
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (l = 0; l < d; l++)
                 a[l] = _mm256_sub_pd(_mm256_loadu_pd(A + l * ld + i0),
                                      _mm256_set1_pd(ml[l]));
-#pragma GCC unroll 8
-            for (j = 0; j < d; j++) {
-                __m256d y = _mm256_mul_pd(a[0], _mm256_set1_pd(Pl[j]));
-#pragma GCC unroll 8
-                for (l = 1; l <= j; l++)
-                    y = _mm256_fmadd_pd(a[l], _mm256_set1_pd(Pl[l * d + j]), y);
-                if (Y != NULL)
-                    _mm256_storeu_pd(Y + j * ld + i0, y);
-                q[j & 1] = _mm256_fmadd_pd(y, y, q[j & 1]);
+#pragma GCC unroll 16
+            for (j0 = 0; j0 < d; j0 += JB) {
+                __m256d y[4];
+#pragma GCC unroll 16
+                for (l = 0; l < j0 + JB && l < d; l++) {
+#pragma GCC unroll 4
+                    for (jj = 0; jj < JB; jj++) {
+                        j = j0 + jj;
+                        if (j < d && l <= j)
+                            y[jj] = l == 0 ? _mm256_mul_pd(a[0], _mm256_set1_pd(Pl[j]))
+                                           : _mm256_fmadd_pd(a[l], _mm256_set1_pd(Pl[l * d + j]), y[jj]);
+                    }
+                }
+#pragma GCC unroll 4
+                for (jj = 0; jj < JB; jj++) {
+                    j = j0 + jj;
+                    if (j < d) {
+                        if (Y != NULL)
+                            _mm256_storeu_pd(Y + j * ld + i0, y[jj]);
+                        q[j & 1] = _mm256_fmadd_pd(y[jj], y[jj], q[j & 1]);
+                    }
+                }
             }
             _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
                 _mm256_mul_pd(half, _mm256_add_pd(q[0], q[1])), vscale)));
