@@ -406,6 +406,35 @@ def test_em_statistics_far_from_origin(covariance_type, use_blas):
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("d", [5, 20, 40])
+def test_em_statistics_separated_clusters(covariance_type, dtype, use_blas, d):
+    """Far-apart clusters, rows sorted by cluster: most responsibilities
+    underflow to exactly 0 and whole chunks have none for some components
+    (the scatter skips those rows)."""
+    n, K = 3 * CHUNK + 40, 4
+    p = Problem(K, d, covariance_type, dtype, seed=11 + d)
+    rng = np.random.default_rng(d)
+    lab = np.sort(rng.integers(0, K, size=n))
+    # each row near its own component's mean, far (in its units) from the others
+    X = np.ascontiguousarray(p.means64[lab] * 40.0 / np.sqrt(d)
+                             + rng.normal(size=(n, d)), dtype=dtype)
+    p.means = np.ascontiguousarray(p.means64 * 40.0 / np.sqrt(d), dtype=dtype)
+    p.means64 = p.means.astype(np.float64)
+    # every 10th row on a segment between two means: responsibilities of
+    # every size between 0 and 1
+    t = rng.uniform(size=(len(X[::10]), 1))
+    other = (lab[::10] + 1) % K
+    X[::10] = (1 - t) * p.means64[lab[::10]] + t * p.means64[other]
+    sw = weights_with_zeros(n, dtype)
+    ll_ref, _, resp, _ = p.reference_e_step(X, sw)
+    assert (resp == 0.0).mean() > 0.5
+    got = p.em_statistics(X, sw, use_blas=use_blas)
+    check_statistics(p, got, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+
+
+@pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("covariance_type", TYPES)
 def test_em_statistics_zero_weight_component_and_outliers(covariance_type, dtype,
                                                           use_blas):
     """A component with w_k = 0 (log_norm = -inf) and rows far in the tails."""

@@ -691,7 +691,7 @@ cdef void _statistics_chunk(
     floating* W,                # scratch (C, d)
     floating* tmp,              # scratch (max(K*d, d*d),)
 ) noexcept nogil:
-    cdef Py_ssize_t i, j, k
+    cdef Py_ssize_t i, j, k, nz
     cdef const floating* x
     cdef const floating* m
     cdef double r, wi
@@ -717,14 +717,22 @@ cdef void _statistics_chunk(
 
     if cov_type == COV_FULL:
         if use_blas:
+            # Only rows with r_ik != 0 go into the product: the others add
+            # exact zeros, and on separated clusters most r_ik underflow to
+            # 0, so the scatter shrinks to about C/K rows per component.
             for k in range(K):
                 m = means + k * d
+                nz = 0
                 for i in range(C):
-                    sr = <floating> sqrt(<double> R[i * K + k])
-                    for j in range(d):
-                        W[i * d + j] = sr * (X[i * d + j] - m[j])
-                _gram_lower(W, tmp, <int> C, <int> d)
-                _add_lower(accS2 + k * _tri(d), tmp, d)
+                    r = R[i * K + k]
+                    if r != 0.0:
+                        sr = <floating> sqrt(r)
+                        for j in range(d):
+                            W[nz * d + j] = sr * (X[i * d + j] - m[j])
+                        nz += 1
+                if nz > 0:
+                    _gram_lower(W, tmp, <int> nz, <int> d)
+                    _add_lower(accS2 + k * _tri(d), tmp, d)
         else:
             for i in range(C):
                 for k in range(K):
