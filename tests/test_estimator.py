@@ -789,8 +789,11 @@ def test_python_m_fastgmm():
 
 
 def test_kernel_builds_give_the_same_fit(tmp_path, blobs_small):
-    """FASTGMM_DISABLE_AVX2=1 forces the baseline build; both builds give
-    the same model up to rounding."""
+    """FASTGMM_DISABLE_AVX2=1 forces the baseline build and
+    FASTGMM_DISABLE_AVX512=1 caps it at AVX2; every build gives the same
+    model up to rounding."""
+    from fastgmm._dispatch import available_builds
+
     code = ("import numpy as np, fastgmm, sys; "
             "X = np.load(sys.argv[1]); "
             "gm = fastgmm.GaussianMixture(3, covariance_type='full', random_state=0,"
@@ -800,15 +803,23 @@ def test_kernel_builds_give_the_same_fit(tmp_path, blobs_small):
             "print(' '.join(repr(float(v)) for v in gm.means_.ravel()))")
     path = tmp_path / "X.npy"
     np.save(path, np.asarray(blobs_small[0]))
-    outs = {flag: _run(["-W", "ignore", "-c", code, str(path)],
-                       FASTGMM_DISABLE_AVX2=flag).split("\n")
-            for flag in ("0", "1")}
-    assert outs["1"][0] == "baseline"
-    assert outs["0"][0] in ("baseline", "avx2")
-    assert float(outs["0"][1]) == pytest.approx(float(outs["1"][1]), rel=1e-12)
-    np.testing.assert_allclose(np.array(outs["0"][2].split(), dtype=float),
-                               np.array(outs["1"][2].split(), dtype=float),
-                               rtol=1e-10)
+    envs = {"baseline": {"FASTGMM_DISABLE_AVX2": "1", "FASTGMM_DISABLE_AVX512": "0"},
+            "avx2": {"FASTGMM_DISABLE_AVX2": "0", "FASTGMM_DISABLE_AVX512": "1"},
+            "avx512": {"FASTGMM_DISABLE_AVX2": "0", "FASTGMM_DISABLE_AVX512": "0"}}
+    builds = available_builds()
+    outs = {}
+    for name in builds:
+        out = _run(["-W", "ignore", "-c", code, str(path)], **envs[name]).split("\n")
+        assert out[0] == name
+        outs[name] = out
+    # with nothing disabled, the widest build the machine runs
+    assert _run(["-W", "ignore", "-c", code, str(path)],
+                **envs["avx512"]).split("\n")[0] == builds[0]
+    for name, out in outs.items():
+        assert float(out[1]) == pytest.approx(float(outs["baseline"][1]), rel=1e-12), name
+        np.testing.assert_allclose(np.array(out[2].split(), dtype=float),
+                                   np.array(outs["baseline"][2].split(), dtype=float),
+                                   rtol=1e-10, err_msg=name)
 
 
 def test_show_config():
@@ -819,7 +830,7 @@ def test_show_config():
     assert isinstance(info["openmp"], bool)
     assert isinstance(info["default_n_threads"], int) and info["default_n_threads"] >= 1
     if "kernels" in info:
-        assert info["kernels"] in ("baseline", "avx2")
+        assert info["kernels"] in ("baseline", "avx2", "avx512")
     assert fastgmm.__version__ in buf.getvalue()
 
 

@@ -18,26 +18,15 @@ from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 import numpy_reference as ref
-from fastgmm import _em, _kmeans, _utils
+from fastgmm import _dispatch, _em, _kmeans, _utils
 from fastgmm._mstep import precision_cholesky
 
 
 def _kernel_builds():
-    """Every kernel build this machine can run: the portable baseline and,
-    when it was compiled and the CPU has AVX2 + FMA, the AVX2 build."""
-    builds = {"baseline": (_em, _kmeans)}
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as cpu
-    except ImportError:  # pragma: no cover
-        cpu = {}
-    if cpu.get("AVX2") and cpu.get("FMA3"):
-        try:
-            from fastgmm import _em_avx2, _kmeans_avx2
-        except ImportError:  # not built on this platform
-            pass
-        else:
-            builds["avx2"] = (_em_avx2, _kmeans_avx2)
-    return builds
+    """Every kernel build this machine can run: the portable baseline and
+    the SIMD builds (AVX2, AVX-512) the CPU supports, whichever the
+    dispatcher would pick."""
+    return {name: _dispatch.load(name) for name in _dispatch.available_builds()}
 
 
 KERNEL_BUILDS = _kernel_builds()

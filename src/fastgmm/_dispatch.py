@@ -1,36 +1,69 @@
 """Pick the kernel build for this CPU.
 
-Each kernel module is compiled twice: for the portable x86-64 (or other)
-baseline and, on x86-64, with AVX2 + FMA.  The AVX2 build is used when the
-CPU has both features (as NumPy detects them); ``FASTGMM_DISABLE_AVX2=1``
-forces the baseline.  Within one build the results are bitwise identical for
-any thread count; the two builds may differ in the last bits (FMA rounding).
+Each kernel module is compiled three times on x86-64: for the portable
+baseline, with AVX2 + FMA, and with AVX-512 (F, CD, BW, DQ, VL, as in
+x86-64-v4); other platforms have the baseline only.  The widest build the
+CPU supports (as NumPy detects its features) is used.
+``FASTGMM_DISABLE_AVX512=1`` caps the choice at AVX2 and
+``FASTGMM_DISABLE_AVX2=1`` forces the baseline.  Within one build the
+results are bitwise identical for any thread count; different builds may
+differ in the last bits (FMA rounding, summation lanes).
 """
 
+import importlib
 import os
 
+# Build name -> NumPy CPU features it needs, widest first.
+_BUILDS = (
+    ("avx512", ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL",
+                "AVX2", "FMA3")),
+    ("avx2", ("AVX2", "FMA3")),
+)
 
-def _cpu_has_avx2_fma():
+
+def _cpu_features():
     try:
         from numpy._core._multiarray_umath import __cpu_features__
     except ImportError:  # pragma: no cover - older or future numpy layout
-        return False
-    return bool(__cpu_features__.get("AVX2") and __cpu_features__.get("FMA3"))
+        return {}
+    return __cpu_features__
 
 
-def _load():
-    if os.environ.get("FASTGMM_DISABLE_AVX2", "") not in ("", "0") \
-            or not _cpu_has_avx2_fma():
-        from . import _em, _kmeans
-
-        return _em, _kmeans, "baseline"
-    try:
-        from . import _em_avx2 as _em, _kmeans_avx2 as _kmeans
-    except ImportError:  # not built (non-x86 platform or compiler without AVX2)
-        from . import _em, _kmeans
-
-        return _em, _kmeans, "baseline"
-    return _em, _kmeans, "avx2"
+def _disabled(name):
+    return os.environ.get("FASTGMM_DISABLE_" + name.upper(), "") not in ("", "0")
 
 
-em, kmeans, variant = _load()
+def available_builds():
+    """Names of the kernel builds this machine can run, widest first
+    (``"baseline"`` always last), ignoring the FASTGMM_DISABLE_* variables."""
+    cpu = _cpu_features()
+    names = []
+    for name, needs in _BUILDS:
+        if all(cpu.get(f) for f in needs):
+            try:
+                importlib.import_module(f"{__package__}._em_{name}")
+                importlib.import_module(f"{__package__}._kmeans_{name}")
+            except ImportError:  # not built (other platform or compiler)
+                continue
+            names.append(name)
+    return names + ["baseline"]
+
+
+def load(name):
+    """The (em, kmeans) kernel modules of build ``name``."""
+    suffix = "" if name == "baseline" else "_" + name
+    return (importlib.import_module(f"{__package__}._em{suffix}"),
+            importlib.import_module(f"{__package__}._kmeans{suffix}"))
+
+
+def _choose():
+    builds = available_builds()
+    if _disabled("avx2"):
+        return "baseline"
+    if _disabled("avx512") and "avx512" in builds:
+        builds.remove("avx512")
+    return builds[0]
+
+
+variant = _choose()
+em, kmeans = load(variant)

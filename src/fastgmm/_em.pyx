@@ -364,7 +364,7 @@ cdef double _small_estep(
     statistics as lane sums over the C real rows.
     Returns sum_i s_i log p(x_i).
     """
-    cdef Py_ssize_t i, k, a, b
+    cdef Py_ssize_t i, k, a, b, nz
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double wi, ll = 0.0
     cdef double mk[SMALL_D]
@@ -429,9 +429,31 @@ cdef double _small_estep(
         elif cov_type == COV_FULL:
             for a in range(d):
                 mk[a] = means[k * d + a]
-                for i in range(Cp):
-                    Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
-            fg_scatter_lower(e, Dm, CHUNK_SIZE, Cp, <int> d, accS2 + k * _tri(d))
+            nz = 0
+            for i in range(C):
+                nz += e[i] != 0.0
+            if 2 * nz > C:
+                for a in range(d):
+                    for i in range(Cp):
+                        Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
+                fg_scatter_lower(e, Dm, CHUNK_SIZE, Cp, <int> d, accS2 + k * _tri(d))
+            elif nz > 0:
+                # Most r_ik are exactly 0 (separated clusters): scatter only
+                # the other rows, gathered (with their r in mx) and padded
+                # with zero rows; the rest would add exact zeros.
+                nz = 0
+                for i in range(C):
+                    if e[i] != 0.0:
+                        mx[nz] = e[i]
+                        for a in range(d):
+                            Dm[a * CHUNK_SIZE + nz] = XT[a * CHUNK_SIZE + i] - mk[a]
+                        nz += 1
+                b = (nz + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+                for i in range(nz, b):
+                    mx[i] = 0.0
+                    for a in range(d):
+                        Dm[a * CHUNK_SIZE + i] = 0.0
+                fg_scatter_lower(mx, Dm, CHUNK_SIZE, b, <int> d, accS2 + k * _tri(d))
     return ll
 
 

@@ -39,13 +39,13 @@ from ._validation import (
 
 # From this many features on, the kernels run their per-chunk triangular
 # products and Gram matrices through BLAS (trmm/syrk/gemm); below it, the
-# register-tiled component-major kernels.  With the AVX2 build those are
+# register-tiled component-major kernels.  With the SIMD builds those are
 # faster up to 16 features for every covariance type and both dtypes
 # (300,000 x 16, K=16, one thread: full 195 -> 108 ms per pass in float64,
 # 151 -> 102 ms in float32; tied/diag/spherical about 1.7x).  The portable
 # build's loops lose to BLAS from about 9 features ('full' at 16: 314 ms
 # against 208 ms).
-BLAS_MIN_FEATURES = 17 if _kernel_variant == "avx2" else 9
+BLAS_MIN_FEATURES = 9 if _kernel_variant == "baseline" else 17
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")

@@ -16,9 +16,34 @@
 
 #include <stddef.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
+/* The SIMD versions are written once over fg_vec, a vector of FG_VLEN
+ * doubles: __m512d in the AVX-512 build, __m256d in the AVX2 build. */
+#if defined(__AVX512F__) && defined(__FMA__)
 #include <immintrin.h>
-#define FG_TILES_AVX2 1
+#define FG_TILES_SIMD 1
+#define FG_VLEN 8
+typedef __m512d fg_vec;
+#define fg_vload _mm512_loadu_pd
+#define fg_vstore _mm512_storeu_pd
+#define fg_vset1 _mm512_set1_pd
+#define fg_vzero _mm512_setzero_pd
+#define fg_vadd _mm512_add_pd
+#define fg_vsub _mm512_sub_pd
+#define fg_vmul _mm512_mul_pd
+#define fg_vfmadd _mm512_fmadd_pd
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define FG_TILES_SIMD 1
+#define FG_VLEN 4
+typedef __m256d fg_vec;
+#define fg_vload _mm256_loadu_pd
+#define fg_vstore _mm256_storeu_pd
+#define fg_vset1 _mm256_set1_pd
+#define fg_vzero _mm256_setzero_pd
+#define fg_vadd _mm256_add_pd
+#define fg_vsub _mm256_sub_pd
+#define fg_vmul _mm256_mul_pd
+#define fg_vfmadd _mm256_fmadd_pd
 #endif
 
 #if defined(__GNUC__)
@@ -28,7 +53,7 @@
 #endif
 
 #define FG_SMALL_D 16
-#define FG_ROW_TILE 8   /* rows per register tile (two AVX registers) */
+#define FG_ROW_TILE 8   /* rows per register tile (a multiple of FG_VLEN) */
 #define FG_LANES 4      /* partial sums per scatter entry */
 
 enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
@@ -114,21 +139,35 @@ FG_ALWAYS_INLINE void fg_scatter_lower_generic_d(const double *e, const double *
     }
 }
 
-#ifdef FG_TILES_AVX2
-/* AVX2 + FMA versions of the same kernels (the portable build keeps the
- * loops above; the two builds may differ in the last bits).
- *
- * fg_tile_q, FG_TILE_TRI: four rows per register and their d centred
+#ifdef FG_TILES_SIMD
+/* SIMD versions of the same kernels (the portable build keeps the loops
+ * above; the builds may differ in the last bits). */
+
+/* The FG_VLEN lanes of v summed as a fixed pairwise tree. */
+FG_ALWAYS_INLINE double fg_hsum(fg_vec v)
+{
+    double l[FG_VLEN];
+    fg_vstore(l, v);
+#if FG_VLEN == 8
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+#else
+    return (l[0] + l[1]) + (l[2] + l[3]);
+#endif
+}
+
+/* fg_tile_q.  FG_TILE_TRI: FG_VLEN rows per register and their d centred
  * features, so each P_lj is one broadcast and one FMA; q sums the even and
- * the odd j separately (two dependency chains), then adds them. */
-FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
+ * the odd j separately (two dependency chains), then adds them.
+ * FG_TILE_SHIFT/SCALE: FG_ROW_TILE rows at a time, again with even and odd j
+ * in separate sums. */
+FG_ALWAYS_INLINE void fg_tile_q_simd_d(int mode, const double *A, ptrdiff_t ld,
                                        const double *P, const double *m,
                                        ptrdiff_t Cp, int d, double lnk,
                                        double scale, double *e, double *Y)
 {
     double Pl[FG_SMALL_D * FG_SMALL_D], ml[FG_SMALL_D];
-    const __m256d vlnk = _mm256_set1_pd(lnk), vscale = _mm256_set1_pd(scale);
-    const __m256d half = _mm256_set1_pd(0.5);
+    const fg_vec vlnk = fg_vset1(lnk), vscale = fg_vset1(scale);
+    const fg_vec half = fg_vset1(0.5);
     int j, l;
     ptrdiff_t i0;
     if (mode == FG_TILE_TRI) {
@@ -139,29 +178,27 @@ FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
         /* y_j is computed JB columns at a time from the centred tile: with
          * d <= 8 one column (the d features stay in registers), above it
          * four (each A_l load then feeds up to four FMAs).  Either way
-         * y_j = A_0 P_0j + A_1 P_1j + ... in increasing l, and q sums the
-         * even and the odd j separately. */
+         * y_j = A_0 P_0j + A_1 P_1j + ... in increasing l. */
         const int JB = d > 8 ? 4 : 1;
-        for (i0 = 0; i0 < Cp; i0 += 4) {
-            __m256d a[FG_SMALL_D], q[2];
+        for (i0 = 0; i0 < Cp; i0 += FG_VLEN) {
+            fg_vec a[FG_SMALL_D], q[2];
             int j0, jj;
-            q[0] = _mm256_setzero_pd();
-            q[1] = _mm256_setzero_pd();
+            q[0] = fg_vzero();
+            q[1] = fg_vzero();
 #pragma GCC unroll 16
             for (l = 0; l < d; l++)
-                a[l] = _mm256_sub_pd(_mm256_loadu_pd(A + l * ld + i0),
-                                     _mm256_set1_pd(ml[l]));
+                a[l] = fg_vsub(fg_vload(A + l * ld + i0), fg_vset1(ml[l]));
 #pragma GCC unroll 16
             for (j0 = 0; j0 < d; j0 += JB) {
-                __m256d y[4];
+                fg_vec y[4];
 #pragma GCC unroll 16
                 for (l = 0; l < j0 + JB && l < d; l++) {
 #pragma GCC unroll 4
                     for (jj = 0; jj < JB; jj++) {
                         j = j0 + jj;
                         if (j < d && l <= j)
-                            y[jj] = l == 0 ? _mm256_mul_pd(a[0], _mm256_set1_pd(Pl[j]))
-                                           : _mm256_fmadd_pd(a[l], _mm256_set1_pd(Pl[l * d + j]), y[jj]);
+                            y[jj] = l == 0 ? fg_vmul(a[0], fg_vset1(Pl[j]))
+                                           : fg_vfmadd(a[l], fg_vset1(Pl[l * d + j]), y[jj]);
                     }
                 }
 #pragma GCC unroll 4
@@ -169,13 +206,13 @@ FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
                     j = j0 + jj;
                     if (j < d) {
                         if (Y != NULL)
-                            _mm256_storeu_pd(Y + j * ld + i0, y[jj]);
-                        q[j & 1] = _mm256_fmadd_pd(y[jj], y[jj], q[j & 1]);
+                            fg_vstore(Y + j * ld + i0, y[jj]);
+                        q[j & 1] = fg_vfmadd(y[jj], y[jj], q[j & 1]);
                     }
                 }
             }
-            _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
-                _mm256_mul_pd(half, _mm256_add_pd(q[0], q[1])), vscale)));
+            fg_vstore(e + i0, fg_vsub(vlnk, fg_vmul(
+                fg_vmul(half, fg_vadd(q[0], q[1])), vscale)));
         }
         return;
     }
@@ -183,33 +220,35 @@ FG_ALWAYS_INLINE void fg_tile_q_avx2_d(int mode, const double *A, ptrdiff_t ld,
         ml[j] = m[j];
         Pl[j] = mode == FG_TILE_SCALE ? P[j] : 1.0;
     }
-    for (i0 = 0; i0 < Cp; i0 += 8) {
-        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+    for (i0 = 0; i0 < Cp; i0 += FG_ROW_TILE) {
+        fg_vec q[FG_ROW_TILE / FG_VLEN][2];
+        int v;
+#pragma GCC unroll 2
+        for (v = 0; v < FG_ROW_TILE / FG_VLEN; v++)
+            q[v][0] = q[v][1] = fg_vzero();
 #pragma GCC unroll 8
         for (j = 0; j < d; j++) {
-            const __m256d mj = _mm256_set1_pd(ml[j]);
-            __m256d t0 = _mm256_sub_pd(_mm256_loadu_pd(A + j * ld + i0), mj);
-            __m256d t1 = _mm256_sub_pd(_mm256_loadu_pd(A + j * ld + i0 + 4), mj);
-            if (mode == FG_TILE_SCALE) {
-                const __m256d pj = _mm256_set1_pd(Pl[j]);
-                t0 = _mm256_mul_pd(t0, pj);
-                t1 = _mm256_mul_pd(t1, pj);
+            const fg_vec mj = fg_vset1(ml[j]);
+#pragma GCC unroll 2
+            for (v = 0; v < FG_ROW_TILE / FG_VLEN; v++) {
+                fg_vec t = fg_vsub(fg_vload(A + j * ld + i0 + v * FG_VLEN), mj);
+                if (mode == FG_TILE_SCALE)
+                    t = fg_vmul(t, fg_vset1(Pl[j]));
+                q[v][j & 1] = fg_vfmadd(t, t, q[v][j & 1]);
             }
-            q0 = _mm256_fmadd_pd(t0, t0, q0);
-            q1 = _mm256_fmadd_pd(t1, t1, q1);
         }
-        _mm256_storeu_pd(e + i0, _mm256_sub_pd(vlnk, _mm256_mul_pd(
-            _mm256_mul_pd(half, q0), vscale)));
-        _mm256_storeu_pd(e + i0 + 4, _mm256_sub_pd(vlnk, _mm256_mul_pd(
-            _mm256_mul_pd(half, q1), vscale)));
+#pragma GCC unroll 2
+        for (v = 0; v < FG_ROW_TILE / FG_VLEN; v++)
+            fg_vstore(e + i0 + v * FG_VLEN, fg_vsub(vlnk, fg_vmul(
+                fg_vmul(half, fg_vadd(q[v][0], q[v][1])), vscale)));
     }
 }
 
 /* fg_scatter_lower, triangle part: rows a and dim-1-a of the triangle of
- * features off..off+dim-1 (dim <= 8) together: dim + 1 accumulators of four
- * lanes each, so the FMAs of one pass over the rows are independent and
- * each D_b is loaded once for both rows. */
-FG_ALWAYS_INLINE void fg_scatter_tri_avx2(const double *e, const double *D,
+ * features off..off+dim-1 (dim <= 8) together: dim + 1 accumulators of
+ * FG_VLEN lanes each, so the FMAs of one pass over the rows are independent
+ * and each D_b is loaded once for both rows. */
+FG_ALWAYS_INLINE void fg_scatter_tri_simd(const double *e, const double *D,
                                           ptrdiff_t ld, ptrdiff_t Cp, int off,
                                           int dim, double *S)
 {
@@ -217,23 +256,22 @@ FG_ALWAYS_INLINE void fg_scatter_tri_avx2(const double *e, const double *D,
     ptrdiff_t i;
 #pragma GCC unroll 4
     for (a = 0; a < (dim + 1) / 2; a++) {
-        __m256d acc[9];
-        double lanes[4];
+        fg_vec acc[9];
         a2 = dim - 1 - a;
         nb = a2 == a ? a + 1 : dim + 1;   /* b <= a, then b <= a2 */
 #pragma GCC unroll 9
         for (b = 0; b < nb; b++)
-            acc[b] = _mm256_setzero_pd();
-        for (i = 0; i < Cp; i += 4) {
-            const __m256d ei = _mm256_loadu_pd(e + i);
-            const __m256d w = _mm256_mul_pd(ei, _mm256_loadu_pd(D + (off + a) * ld + i));
-            const __m256d w2 = _mm256_mul_pd(ei, _mm256_loadu_pd(D + (off + a2) * ld + i));
+            acc[b] = fg_vzero();
+        for (i = 0; i < Cp; i += FG_VLEN) {
+            const fg_vec ei = fg_vload(e + i);
+            const fg_vec w = fg_vmul(ei, fg_vload(D + (off + a) * ld + i));
+            const fg_vec w2 = fg_vmul(ei, fg_vload(D + (off + a2) * ld + i));
 #pragma GCC unroll 8
             for (b = 0; b <= a2; b++) {
-                const __m256d db = _mm256_loadu_pd(D + (off + b) * ld + i);
+                const fg_vec db = fg_vload(D + (off + b) * ld + i);
                 if (b <= a && a2 != a)
-                    acc[b] = _mm256_fmadd_pd(w, db, acc[b]);
-                acc[(a2 == a ? 0 : a + 1) + b] = _mm256_fmadd_pd(
+                    acc[b] = fg_vfmadd(w, db, acc[b]);
+                acc[(a2 == a ? 0 : a + 1) + b] = fg_vfmadd(
                     w2, db, acc[(a2 == a ? 0 : a + 1) + b]);
             }
         }
@@ -241,60 +279,55 @@ FG_ALWAYS_INLINE void fg_scatter_tri_avx2(const double *e, const double *D,
         for (b = 0; b < nb; b++) {
             int row = off + (b <= a && a2 != a ? a : a2);
             int col = off + (b <= a && a2 != a ? b : b - (a2 == a ? 0 : a + 1));
-            _mm256_storeu_pd(lanes, acc[b]);
-            S[row * (row + 1) / 2 + col] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+            S[row * (row + 1) / 2 + col] += fg_hsum(acc[b]);
         }
     }
 }
 
 /* fg_scatter_lower, rectangle part: entries (a, 0..7) of one row a >= 8. */
-FG_ALWAYS_INLINE void fg_scatter_rect_avx2(const double *e, const double *D,
+FG_ALWAYS_INLINE void fg_scatter_rect_simd(const double *e, const double *D,
                                            ptrdiff_t ld, ptrdiff_t Cp, int a,
                                            double *S)
 {
-    __m256d acc[8];
-    double lanes[4];
+    fg_vec acc[8];
     int b;
     ptrdiff_t i;
 #pragma GCC unroll 8
     for (b = 0; b < 8; b++)
-        acc[b] = _mm256_setzero_pd();
-    for (i = 0; i < Cp; i += 4) {
-        const __m256d w = _mm256_mul_pd(_mm256_loadu_pd(e + i),
-                                        _mm256_loadu_pd(D + a * ld + i));
+        acc[b] = fg_vzero();
+    for (i = 0; i < Cp; i += FG_VLEN) {
+        const fg_vec w = fg_vmul(fg_vload(e + i), fg_vload(D + a * ld + i));
 #pragma GCC unroll 8
         for (b = 0; b < 8; b++)
-            acc[b] = _mm256_fmadd_pd(w, _mm256_loadu_pd(D + b * ld + i), acc[b]);
+            acc[b] = fg_vfmadd(w, fg_vload(D + b * ld + i), acc[b]);
     }
 #pragma GCC unroll 8
-    for (b = 0; b < 8; b++) {
-        _mm256_storeu_pd(lanes, acc[b]);
-        S[a * (a + 1) / 2 + b] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    }
+    for (b = 0; b < 8; b++)
+        S[a * (a + 1) / 2 + b] += fg_hsum(acc[b]);
 }
 
 /* Features 0..7 as one triangle; from 8 on, the rectangle rows and the
  * triangle of features 8..d-1. */
-FG_ALWAYS_INLINE void fg_scatter_lower_avx2_d(const double *e, const double *D,
+FG_ALWAYS_INLINE void fg_scatter_lower_simd_d(const double *e, const double *D,
                                               ptrdiff_t ld, ptrdiff_t Cp, int d,
                                               double *S)
 {
     int a;
     if (d <= 8) {
-        fg_scatter_tri_avx2(e, D, ld, Cp, 0, d, S);
+        fg_scatter_tri_simd(e, D, ld, Cp, 0, d, S);
         return;
     }
-    fg_scatter_tri_avx2(e, D, ld, Cp, 0, 8, S);
+    fg_scatter_tri_simd(e, D, ld, Cp, 0, 8, S);
 #pragma GCC unroll 8
     for (a = 8; a < d; a++)
-        fg_scatter_rect_avx2(e, D, ld, Cp, a, S);
-    fg_scatter_tri_avx2(e, D, ld, Cp, 8, d - 8, S);
+        fg_scatter_rect_simd(e, D, ld, Cp, a, S);
+    fg_scatter_tri_simd(e, D, ld, Cp, 8, d - 8, S);
 }
 #endif
 
-#ifdef FG_TILES_AVX2
-#define FG_TILE_Q_D fg_tile_q_avx2_d
-#define FG_SCATTER_LOWER_D fg_scatter_lower_avx2_d
+#ifdef FG_TILES_SIMD
+#define FG_TILE_Q_D fg_tile_q_simd_d
+#define FG_SCATTER_LOWER_D fg_scatter_lower_simd_d
 #else
 #define FG_TILE_Q_D fg_tile_q_generic_d
 #define FG_SCATTER_LOWER_D fg_scatter_lower_generic_d
