@@ -395,7 +395,7 @@ def test_em_statistics_far_from_origin(covariance_type, use_blas):
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("covariance_type", TYPES)
-@pytest.mark.parametrize("d", [5, 20, 40])
+@pytest.mark.parametrize("d", [5, 12, 20, 40])
 def test_em_statistics_separated_clusters(covariance_type, dtype, use_blas, d):
     """Far-apart clusters, rows sorted by cluster: most responsibilities
     underflow to exactly 0 and whole chunks have none for some components
