@@ -9,6 +9,10 @@ cdef enum:
     # rounding) never depends on the thread count; 256 rows keep a chunk's
     # scratch in L2.
     CHUNK_SIZE = 256
+    # Row stride (in elements) of a chunk copied feature-major: one cache
+    # line more than a chunk, so its d feature rows do not all map to the
+    # same two L1 sets (a 2 KiB stride thrashes them from ~24 features on).
+    FEATURE_LD = CHUNK_SIZE + 8
     # Upper bound on per-block accumulators (more blocks = better balance).
     MAX_BLOCKS = 64
 

@@ -36,14 +36,14 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
+from ._common cimport floating, CHUNK_SIZE, FEATURE_LD, pow2_blocks, stripe_first, stripe_stop
 
 cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
     double fg_exp(double x)
 
-from ._tiles cimport (FG_SMALL_D, FG_TILE_TRI, FG_TILE_SHIFT, FG_TILE_SCALE,
-                      fg_tile_q, fg_scatter_lower)
+from ._tiles cimport (FG_SMALL_D, FG_TILE_SHIFT, FG_TILE_SCALE, FG_QDIAG_KB,
+                      fg_tile_q, fg_tile_qdiag, fg_scatter_lower)
 
 # Per-block accumulators may use this much memory, or 1/BLOCK_BUDGET_FRACTION
 # of the input if that is larger: fit's extra memory must stay a few percent
@@ -59,6 +59,10 @@ DEF SMALL_D = 16
 # The header's kernels are instantiated for d <= FG_SMALL_D: the same bound.
 if SMALL_D != FG_SMALL_D:
     raise ImportError("fastgmm: SMALL_D in _em.pyx differs from FG_SMALL_D in _tiles.h")
+# diag and spherical run component-major up to this many features whatever
+# use_blas says (their tiles take any d; BLAS only ever served their first
+# moments).
+DEF WIDE_D = 64
 # Rows the small-d E-step keeps in registers at once (two AVX registers of
 # doubles); its scratch is padded to a multiple of it.
 DEF ROW_TILE = 8
@@ -161,6 +165,13 @@ cdef inline bint _full_gemm(int cov_type, bint use_blas, Py_ssize_t d) noexcept 
     return cov_type == COV_FULL and use_blas and d < TRMM_MIN_FEATURES
 
 
+cdef inline bint _component_major(int cov_type, bint use_blas, Py_ssize_t d) noexcept nogil:
+    """Whether a chunk's E-step runs component-major (_small_logp)."""
+    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        return d <= WIDE_D
+    return not use_blas and d <= SMALL_D
+
+
 cdef inline Py_ssize_t _group_size(Py_ssize_t K, Py_ssize_t d) noexcept nogil:
     """Components per product so a chunk's (C x G*d) block stays in L2."""
     return max(1, min(K, GEMM_BLOCK_ELEMS // (CHUNK_SIZE * d)))
@@ -225,53 +236,52 @@ cdef inline void _full_stats_rows(
                     S[_tri(a) + b] += ra * diff[b]
 
 
-cdef inline double _lane_sum(const double* a, Py_ssize_t n) noexcept nogil:
-    """sum(a) in 8 interleaved partial sums combined in a fixed tree: the
-    order is fixed by the code (not the compiler or the thread count) and
-    the 8 lanes map onto SIMD registers."""
-    cdef double s[8]
-    cdef Py_ssize_t i, l, n8 = n - n % 8
-    for l in range(8):
-        s[l] = 0.0
-    for i in range(0, n8, 8):
-        for l in range(8):
-            s[l] = s[l] + a[i + l]
-    for i in range(n8, n):
-        s[0] = s[0] + a[i]
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+cdef enum:
+    LANE_SUM = 0    # sum_i a_i
+    LANE_DOT = 1    # sum_i a_i b_i
+    LANE_WSQ = 2    # sum_i a_i (b_i - m)^2
+
+# Interleaved partial sums of _lanes: four independent 8-wide SIMD chains
+# with AVX-512 (eight with AVX2), so the sum runs at FMA throughput, not
+# latency.
+DEF LANES = 32
 
 
-cdef inline double _lane_dot(const double* a, const double* b,
-                             Py_ssize_t n) noexcept nogil:
-    """sum(a * b), lanes and combination order as in ``_lane_sum``."""
-    cdef double s[8]
-    cdef Py_ssize_t i, l, n8 = n - n % 8
-    for l in range(8):
-        s[l] = 0.0
-    for i in range(0, n8, 8):
-        for l in range(8):
-            s[l] = s[l] + a[i + l] * b[i + l]
-    for i in range(n8, n):
-        s[0] = s[0] + a[i] * b[i]
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
-
-
-cdef inline double _lane_wsq(const double* e, const double* x, double m,
-                             Py_ssize_t n) noexcept nogil:
-    """sum(e * (x - m)**2), lanes and combination order as in ``_lane_sum``."""
-    cdef double s[8]
+cdef inline double _lanes(int mode, const double* a, const double* b, double m,
+                          Py_ssize_t n) noexcept nogil:
+    """A sum over i < n (``mode``: LANE_SUM, LANE_DOT or LANE_WSQ) in LANES
+    interleaved partial sums (the tail i >= n - n % LANES goes to the
+    first), combined pairwise as a fixed tree: the order is fixed by the
+    code, not by the compiler or the thread count.  Always inlined with a
+    literal ``mode``, so the mode tests compile away."""
+    cdef double s[LANES]
     cdef double t
-    cdef Py_ssize_t i, l, n8 = n - n % 8
-    for l in range(8):
+    cdef Py_ssize_t i, l, w, nl = n - n % LANES
+    for l in range(LANES):
         s[l] = 0.0
-    for i in range(0, n8, 8):
-        for l in range(8):
-            t = x[i + l] - m
-            s[l] = s[l] + e[i + l] * t * t
-    for i in range(n8, n):
-        t = x[i] - m
-        s[0] = s[0] + e[i] * t * t
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    for i in range(0, nl, LANES):
+        for l in range(LANES):
+            if mode == LANE_SUM:
+                s[l] = s[l] + a[i + l]
+            elif mode == LANE_DOT:
+                s[l] = s[l] + a[i + l] * b[i + l]
+            else:
+                t = b[i + l] - m
+                s[l] = s[l] + a[i + l] * t * t
+    for i in range(nl, n):
+        if mode == LANE_SUM:
+            s[0] = s[0] + a[i]
+        elif mode == LANE_DOT:
+            s[0] = s[0] + a[i] * b[i]
+        else:
+            t = b[i] - m
+            s[0] = s[0] + a[i] * t * t
+    w = LANES // 2
+    while w > 0:
+        for l in range(w):
+            s[l] = s[l] + s[l + w]
+        w //= 2
+    return s[0]
 
 
 cdef void _small_logp(
@@ -285,9 +295,10 @@ cdef void _small_logp(
     const double* log_norm,     # IN (K,)
     double* T,                  # OUT x^T (d, CHUNK), E (K, CHUNK); then scratch (3d + 2) CHUNK
 ) noexcept nogil:
-    """Weighted log-densities of a chunk with small d, component-major.
+    """Weighted log-densities of a chunk, component-major (full and tied:
+    d <= SMALL_D; diag and spherical: d <= WIDE_D).
 
-    Every inner loop runs over the chunk's rows with d a literal, so the
+    Every inner loop runs over the chunk's rows (up to SMALL_D with d a literal), so the
     compiler vectorises across rows: x^T (d x C), then per component the
     log-density E_ki = log w_k + log N(x_i | mu_k, Sigma_k) (full: q_i =
     ||(x_i - mu_k) P_k||^2; tied: ||y_i - s_k||^2 with y = (x - c) P computed
@@ -295,53 +306,58 @@ cdef void _small_logp(
     spherical: p_k^2 ||x_i - mu_k||^2).  Rows C..Cp (Cp: C rounded up to
     ROW_TILE) are zero padding: computed, never used.
     """
-    cdef Py_ssize_t i, j, k, l
+    cdef Py_ssize_t i, j, k, l, k0, c, nk
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double Pk[SMALL_D * SMALL_D]
     cdef double mk[SMALL_D]
+    cdef double lnk[FG_QDIAG_KB]
+    cdef double sc[FG_QDIAG_KB]
     cdef double* XT = T                             # (d, CHUNK) x^T
-    cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p
+    cdef double* E = XT + d * FEATURE_LD            # (K, CHUNK) log p
     cdef double* Dm = E + K * CHUNK_SIZE + 2 * CHUNK_SIZE   # (d, CHUNK) x - m_k (tied: x - c)
-    cdef double* W = Dm + d * CHUNK_SIZE            # (d, CHUNK) tied: y
+    cdef double* W = Dm + d * FEATURE_LD            # (d, CHUNK) tied: y
     cdef double* e
 
     for i in range(C):
         for l in range(d):
-            XT[l * CHUNK_SIZE + i] = X[i * d + l]
+            XT[l * FEATURE_LD + i] = X[i * d + l]
     for l in range(d):
         for i in range(C, Cp):
-            XT[l * CHUNK_SIZE + i] = 0.0
+            XT[l * FEATURE_LD + i] = 0.0
     if cov_type == COV_TIED:
         # y = (x - c) P once per row: the components differ by a shift only.
         for l in range(d):
             mk[l] = center[l]
             for j in range(d):
                 Pk[l * d + j] = prec[l * d + j]
-        fg_tile_q(FG_TILE_TRI, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, 0.0, 1.0, E, W)
-    for k in range(K):
-        e = E + k * CHUNK_SIZE
-        if cov_type == COV_FULL:
+        fg_tile_q(XT, FEATURE_LD, Pk, mk, Cp, <int> d, 0.0, 1.0, E, W)
+    elif cov_type == COV_FULL:
+        for k in range(K):
             # centre first: (x - mu_k) P_k keeps precision when |x| >> spread
             for l in range(d):
                 mk[l] = means[k * d + l]
                 for j in range(d):
                     Pk[l * d + j] = prec[k * d * d + l * d + j]
-            fg_tile_q(FG_TILE_TRI, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k], 1.0, e,
-                      NULL)
-        elif cov_type == COV_TIED:
+            fg_tile_q(XT, FEATURE_LD, Pk, mk, Cp, <int> d, log_norm[k], 1.0,
+                      E + k * CHUNK_SIZE, NULL)
+        return
+    # tied (shifts of y), diag, spherical: FG_QDIAG_KB components a call, any
+    # d; their centres and diag scales (in double) go to Dm.
+    k0 = 0
+    while k0 < K:
+        nk = min(<Py_ssize_t> FG_QDIAG_KB, K - k0)
+        for c in range(nk):
+            k = k0 + c
+            lnk[c] = log_norm[k]
+            sc[c] = <double> prec[k] * prec[k] if cov_type == COV_SPHERICAL else 1.0
             for l in range(d):
-                mk[l] = shifted[k * d + l]
-            fg_tile_q(FG_TILE_SHIFT, W, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k], 1.0, e, NULL)
-        elif cov_type == COV_DIAG:
-            for l in range(d):
-                mk[l] = means[k * d + l]
-                Pk[l] = prec[k * d + l]
-            fg_tile_q(FG_TILE_SCALE, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k], 1.0, e, NULL)
-        else:
-            for l in range(d):
-                mk[l] = means[k * d + l]
-            fg_tile_q(FG_TILE_SHIFT, XT, CHUNK_SIZE, Pk, mk, Cp, <int> d, log_norm[k],
-                    <double> prec[k] * prec[k], e, NULL)
+                Dm[c * d + l] = shifted[k * d + l] if cov_type == COV_TIED else means[k * d + l]
+                if cov_type == COV_DIAG:
+                    Dm[(FG_QDIAG_KB + c) * d + l] = prec[k * d + l]
+        fg_tile_qdiag(FG_TILE_SCALE if cov_type == COV_DIAG else FG_TILE_SHIFT, <int> nk,
+                      W if cov_type == COV_TIED else XT, FEATURE_LD, Dm + FG_QDIAG_KB * d,
+                      Dm, Cp, <int> d, lnk, sc, E + k0 * CHUNK_SIZE, CHUNK_SIZE)
+        k0 += nk
 
 
 cdef double _small_estep(
@@ -354,13 +370,14 @@ cdef double _small_estep(
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
     const floating* center,     # IN tied: (d,) centre c
     const double* log_norm,     # IN (K,)
-    double* T,                  # scratch (K + 3d + 2) * CHUNK_SIZE
+    double* T,                  # scratch (K + 2) * CHUNK_SIZE + 3d * FEATURE_LD
     double* accN,               # IN/OUT (K,)
     double* accS1,              # IN/OUT (K, d)
     double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed
                                 #        lower triangles | diag/sph. (K, d)
 ) noexcept nogil:
-    """Whole E-step and statistics of a chunk with small d, component-major.
+    """Whole E-step and statistics of a chunk, component-major (the sizes
+    of ``_small_logp``).
 
     The log-densities from ``_small_logp``, then, across rows, the row
     max, e_ik = exp(lp_ik - max_i), r_ik = s_i e_ik / sum_k e_ik, and the
@@ -369,10 +386,13 @@ cdef double _small_estep(
     """
     cdef Py_ssize_t i, k, a, b, nz
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double wi, ll = 0.0
+    cdef double wi, t, ll = 0.0
     cdef double mk[SMALL_D]
+    cdef double s1[WIDE_D]
+    cdef double s2[WIDE_D]
+    cdef double mw[WIDE_D]
     cdef double* XT = T                             # (d, CHUNK) x^T
-    cdef double* E = XT + d * CHUNK_SIZE            # (K, CHUNK) log p, then r
+    cdef double* E = XT + d * FEATURE_LD            # (K, CHUNK) log p, then r
     cdef double* mx = E + K * CHUNK_SIZE            # (CHUNK,) row max
     cdef double* tot = mx + CHUNK_SIZE              # (CHUNK,) sum_k e, then s/sum
     cdef double* Dm = tot + CHUNK_SIZE              # (d, CHUNK) x - m_k (tied: x - c)
@@ -411,10 +431,10 @@ cdef double _small_estep(
         for a in range(d):
             mk[a] = center[a]
             for i in range(Cp):
-                Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
+                Dm[a * FEATURE_LD + i] = XT[a * FEATURE_LD + i] - mk[a]
         for i in range(Cp):
             mx[i] = (sw[i] if sw != NULL else 1.0) if i < C else 0.0
-        fg_scatter_lower(mx, Dm, CHUNK_SIZE, Cp, <int> d, accS2)
+        fg_scatter_lower(mx, Dm, FEATURE_LD, Cp, <int> d, accS2)
     for k in range(K):
         e = E + k * CHUNK_SIZE
         for i in range(C):
@@ -423,12 +443,35 @@ cdef double _small_estep(
         # log-sum-exp was NaN (every density zero at the origin).
         for i in range(C, Cp):
             e[i] = 0.0
-        accN[k] += _lane_sum(e, C)
+        accN[k] += _lanes(LANE_SUM, e, NULL, 0.0, C)
+        if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+            nz = 0
+            for i in range(C):
+                nz += e[i] != 0.0
+            if 2 * nz <= C:
+                # Mostly exact zeros (separated clusters): row by row over
+                # the other rows, each a vector over features (row-major X).
+                # (local sums: they cannot alias X, so the loops vectorise)
+                for a in range(d):
+                    s1[a] = 0.0
+                    s2[a] = 0.0
+                    mw[a] = means[k * d + a]
+                for i in range(C):
+                    if e[i] != 0.0:
+                        for a in range(d):
+                            t = X[i * d + a] - mw[a]
+                            s1[a] = s1[a] + e[i] * X[i * d + a]
+                            s2[a] = s2[a] + e[i] * (t * t)
+                for a in range(d):
+                    accS1[k * d + a] += s1[a]
+                    accS2[k * d + a] += s2[a]
+                continue
         for a in range(d):
-            accS1[k * d + a] += _lane_dot(e, XT + a * CHUNK_SIZE, C)
+            accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD, 0.0, C)
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
             for a in range(d):
-                accS2[k * d + a] += _lane_wsq(e, XT + a * CHUNK_SIZE, means[k * d + a], C)
+                accS2[k * d + a] += _lanes(LANE_WSQ, e, XT + a * FEATURE_LD,
+                                            means[k * d + a], C)
         elif cov_type == COV_FULL:
             for a in range(d):
                 mk[a] = means[k * d + a]
@@ -441,8 +484,8 @@ cdef double _small_estep(
             if 2 * nz > C or d < GATHER_MIN_FEATURES:
                 for a in range(d):
                     for i in range(Cp):
-                        Dm[a * CHUNK_SIZE + i] = XT[a * CHUNK_SIZE + i] - mk[a]
-                fg_scatter_lower(e, Dm, CHUNK_SIZE, Cp, <int> d, accS2 + k * _tri(d))
+                        Dm[a * FEATURE_LD + i] = XT[a * FEATURE_LD + i] - mk[a]
+                fg_scatter_lower(e, Dm, FEATURE_LD, Cp, <int> d, accS2 + k * _tri(d))
             elif nz > 0:
                 # Most r_ik are exactly 0 (separated clusters): scatter only
                 # the other rows, gathered (with their r in mx) and padded
@@ -452,14 +495,14 @@ cdef double _small_estep(
                     if e[i] != 0.0:
                         mx[nz] = e[i]
                         for a in range(d):
-                            Dm[a * CHUNK_SIZE + nz] = XT[a * CHUNK_SIZE + i] - mk[a]
+                            Dm[a * FEATURE_LD + nz] = XT[a * FEATURE_LD + i] - mk[a]
                         nz += 1
                 b = (nz + ROW_TILE - 1) // ROW_TILE * ROW_TILE
                 for i in range(nz, b):
                     mx[i] = 0.0
                     for a in range(d):
-                        Dm[a * CHUNK_SIZE + i] = 0.0
-                fg_scatter_lower(mx, Dm, CHUNK_SIZE, b, <int> d, accS2 + k * _tri(d))
+                        Dm[a * FEATURE_LD + i] = 0.0
+                fg_scatter_lower(mx, Dm, FEATURE_LD, b, <int> d, accS2 + k * _tri(d))
     return ll
 
 
@@ -490,7 +533,7 @@ cdef inline double _sq_dist(const floating* a, const floating* b,
                             Py_ssize_t d) noexcept nogil:
     """sum_j (a_j - b_j)^2, or sum_j a_j^2 if ``b`` is NULL (terms in the
     data's precision, summed in double).  Eight interleaved partial sums
-    combined in a fixed tree, as ``_lane_sum``: a sequential sum over j is
+    combined in a fixed tree, as ``_lanes``: a sequential sum over j is
     one dependency chain of d additions (at d = 64 it cost more than the
     BLAS product before it)."""
     cdef double s[8]
@@ -864,8 +907,8 @@ cdef int _accumulate(
     # the small-d E-step uses its own (K + 3d + 2) * C doubles instead
     cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
                                if _full_gemm(cov_type, use_blas, d) else 0)
-    cdef bint small = not use_blas and d <= SMALL_D
-    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 3 * d + 2) if small
+    cdef bint small = _component_major(cov_type, use_blas, d)
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2) + 3 * d * FEATURE_LD if small
                                else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
                                + ystride)
@@ -1347,8 +1390,8 @@ def predict(
     # no more threads than chunks (idle team members only wait)
     n_threads = min(n_threads, n_chunks)
     # small d: the component-major log-densities (K + 3d + 2) * C doubles
-    cdef bint small = not use_blas and d <= SMALL_D
-    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 3 * d + 2) if small
+    cdef bint small = _component_major(cov_type, use_blas, d)
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2) + 3 * d * FEATURE_LD if small
                                else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = CHUNK_SIZE * d + (
         CHUNK_SIZE * _group_size(K, d) * d if _full_gemm(cov_type, use_blas, d) else 0)
@@ -1391,7 +1434,7 @@ def predict(
             if small:
                 _small_logp(cov_type, Xp + i0 * d, C, d, K, mp, pp, shifted, cp,
                             lnp, logp)
-                _predict_small_chunk(logp + d * CHUNK_SIZE, C, K,
+                _predict_small_chunk(logp + d * FEATURE_LD, C, K,
                                      lab + i0 if lab != NULL else NULL,
                                      lpn + i0 if lpn != NULL else NULL,
                                      rsp + i0 * K if rsp != NULL else NULL)

@@ -16,7 +16,7 @@ from ._openmp_helpers cimport omp_get_max_threads
 
 from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
 
-from ._tiles cimport FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, fg_tile_q
+from ._tiles cimport FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, FG_QDIAG_KB, fg_tile_qdiag
 
 # From this many features on, distances go through a matrix product.
 cdef Py_ssize_t GEMM_MIN_FEATURES = 16
@@ -76,19 +76,21 @@ cdef void _nearest_small_chunk(
     const floating* X,          # IN (C, d)
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     const floating* centers,    # IN (K, d)
-    double* T,                  # scratch (d + 3) * CHUNK_SIZE; OUT mn, best (below)
+    double* T,                  # scratch (d + FG_QDIAG_KB + 2) * CHUNK_SIZE; OUT mn, best
 ) noexcept nogil:
     """Squared distance to the nearest centre and its index (first on ties),
-    for d <= FG_SMALL_D, component-major: x^T once, then per centre
-    ||x_i - c_k||^2 across the rows (register tiles), and the running
-    minimum as vector blends.  Writes mn = T + (d + 1) * CHUNK_SIZE and
-    best (as doubles) = T + (d + 2) * CHUNK_SIZE."""
-    cdef Py_ssize_t i, l, k
+    for d <= FG_SMALL_D, component-major: x^T once, then per group of
+    FG_QDIAG_KB centres ||x_i - c_k||^2 across the rows (register tiles),
+    and the running minimum as vector blends.  Writes mn and best (as
+    doubles) to the rows d + FG_QDIAG_KB and d + FG_QDIAG_KB + 1 of T."""
+    cdef Py_ssize_t i, l, k, k0, nk
     cdef Py_ssize_t Cp = (C + FG_ROW_TILE - 1) // FG_ROW_TILE * FG_ROW_TILE
-    cdef double ck[FG_SMALL_D]
+    cdef double ck[FG_SMALL_D * FG_QDIAG_KB]
+    cdef double zero[FG_QDIAG_KB]
+    cdef double minus2[FG_QDIAG_KB]
     cdef double* XT = T
-    cdef double* dk = T + d * CHUNK_SIZE
-    cdef double* mn = dk + CHUNK_SIZE
+    cdef double* dk = T + d * CHUNK_SIZE            # (FG_QDIAG_KB, CHUNK_SIZE)
+    cdef double* mn = dk + FG_QDIAG_KB * CHUNK_SIZE
     cdef double* best = mn + CHUNK_SIZE
     for i in range(C):
         for l in range(d):
@@ -99,16 +101,24 @@ cdef void _nearest_small_chunk(
     for i in range(Cp):
         mn[i] = INFINITY
         best[i] = 0.0
-    for k in range(K):
-        for l in range(d):
-            ck[l] = centers[k * d + l]
+    for k in range(FG_QDIAG_KB):
+        zero[k] = 0.0
+        minus2[k] = -2.0
+    k0 = 0
+    while k0 < K:
+        nk = min(<Py_ssize_t> FG_QDIAG_KB, K - k0)
+        for l in range(nk * d):
+            ck[l] = centers[k0 * d + l]
         # dk = 0 - 1/2 q (-2) = q (scalings by powers of two: exact unless q
         # is subnormal)
-        fg_tile_q(FG_TILE_SHIFT, XT, CHUNK_SIZE, ck, ck, Cp, <int> d, 0.0, -2.0,
-                  dk, NULL)
-        for i in range(Cp):
-            best[i] = <double> k if dk[i] < mn[i] else best[i]
-            mn[i] = dk[i] if dk[i] < mn[i] else mn[i]
+        fg_tile_qdiag(FG_TILE_SHIFT, <int> nk, XT, CHUNK_SIZE, NULL, ck, Cp, <int> d,
+                      zero, minus2, dk, CHUNK_SIZE)
+        for k in range(k0, k0 + nk):
+            for i in range(Cp):
+                best[i] = <double> k if dk[(k - k0) * CHUNK_SIZE + i] < mn[i] else best[i]
+                mn[i] = (dk[(k - k0) * CHUNK_SIZE + i] if dk[(k - k0) * CHUNK_SIZE + i] < mn[i]
+                         else mn[i])
+        k0 += nk
 
 
 def lloyd_n_blocks(Py_ssize_t n_samples, Py_ssize_t n_features,
@@ -137,7 +147,8 @@ cdef int _lloyd_accumulate(
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
     cdef bint small = d <= FG_SMALL_D
-    cdef Py_ssize_t dstride = CHUNK_SIZE * (d + 3 if small else K)
+    cdef Py_ssize_t mn_row = d + FG_QDIAG_KB    # where _nearest_small_chunk leaves mn
+    cdef Py_ssize_t dstride = CHUNK_SIZE * (mn_row + 2 if small else K)
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
     # no more threads than blocks: idle team members only cost barrier
@@ -181,8 +192,8 @@ cdef int _lloyd_accumulate(
                                         dist, fscratch + tid * dstride)
                 for i in range(C):
                     if small:
-                        mn = dist[(d + 1) * CHUNK_SIZE + i]
-                        best = <Py_ssize_t> dist[(d + 2) * CHUNK_SIZE + i]
+                        mn = dist[mn_row * CHUNK_SIZE + i]
+                        best = <Py_ssize_t> dist[(mn_row + 1) * CHUNK_SIZE + i]
                     else:
                         best = 0
                         mn = dist[i * K]

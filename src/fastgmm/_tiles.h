@@ -58,15 +58,20 @@ typedef __m256d fg_vec;
 
 enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
 
-/* One component's log-densities over Cp rows (a multiple of FG_ROW_TILE):
+/* Log-densities over Cp rows (a multiple of FG_ROW_TILE):
  *
  *   e_i = lnk - scale / 2 * q_i, with q_i =
  *     FG_TILE_TRI    ||(A_i - m) P||^2, P (d x d) upper triangular, row-major;
- *                    y_ij = sum_{l <= j} (A_il - m_l) P_lj (to Y if not NULL)
- *     FG_TILE_SHIFT  ||A_i - m||^2
- *     FG_TILE_SCALE  ||(A_i - m) * p||^2 (elementwise p = P[0..d))
+ *                    y_ij = sum_{l <= j} (A_il - m_l) P_lj (to Y if not NULL);
+ *                    one component, d <= FG_SMALL_D (fg_tile_q)
+ *     FG_TILE_SHIFT  ||A_i - m||^2                          any d
+ *     FG_TILE_SCALE  ||(A_i - m) * p||^2 (elementwise p = P[0..d)), any d;
+ *                    up to FG_QDIAG_KB components per call (fg_tile_qdiag),
+ *                    so each load of A_j serves all of them
  *
  * sums over l and j run in increasing order. */
+#define FG_QDIAG_KB 4
+
 FG_ALWAYS_INLINE void fg_tile_q_generic_d(int mode, const double *A, ptrdiff_t ld,
                                   const double *P, const double *m,
                                   ptrdiff_t Cp, int d, double lnk, double scale,
@@ -76,40 +81,58 @@ FG_ALWAYS_INLINE void fg_tile_q_generic_d(int mode, const double *A, ptrdiff_t l
     double yv[FG_ROW_TILE], qv[FG_ROW_TILE];
     int j, l, ii;
     ptrdiff_t i0;
+    (void) mode;
     for (j = 0; j < d; j++)
         ml[j] = m[j];
-    if (mode == FG_TILE_TRI) {
-        for (j = 0; j < d * d; j++)
-            Pl[j] = P[j];
-    } else {
-        for (j = 0; j < d; j++)
-            Pl[j] = mode == FG_TILE_SCALE ? P[j] : 1.0;
-    }
+    for (j = 0; j < d * d; j++)
+        Pl[j] = P[j];
     for (i0 = 0; i0 < Cp; i0 += FG_ROW_TILE) {
         for (ii = 0; ii < FG_ROW_TILE; ii++)
             qv[ii] = 0.0;
-        if (mode == FG_TILE_TRI) {
-            for (j = 0; j < d; j++) {
+        for (j = 0; j < d; j++) {
+            for (ii = 0; ii < FG_ROW_TILE; ii++)
+                yv[ii] = (A[i0 + ii] - ml[0]) * Pl[j];
+            for (l = 1; l <= j; l++)
                 for (ii = 0; ii < FG_ROW_TILE; ii++)
-                    yv[ii] = (A[i0 + ii] - ml[0]) * Pl[j];
-                for (l = 1; l <= j; l++)
-                    for (ii = 0; ii < FG_ROW_TILE; ii++)
-                        yv[ii] = yv[ii] + (A[l * ld + i0 + ii] - ml[l]) * Pl[l * d + j];
-                if (Y != NULL)
-                    for (ii = 0; ii < FG_ROW_TILE; ii++)
-                        Y[j * ld + i0 + ii] = yv[ii];
+                    yv[ii] = yv[ii] + (A[l * ld + i0 + ii] - ml[l]) * Pl[l * d + j];
+            if (Y != NULL)
                 for (ii = 0; ii < FG_ROW_TILE; ii++)
-                    qv[ii] = qv[ii] + yv[ii] * yv[ii];
-            }
-        } else {
-            for (j = 0; j < d; j++)
-                for (ii = 0; ii < FG_ROW_TILE; ii++) {
-                    double t = (A[j * ld + i0 + ii] - ml[j]) * Pl[j];
-                    qv[ii] = qv[ii] + t * t;
-                }
+                    Y[j * ld + i0 + ii] = yv[ii];
+            for (ii = 0; ii < FG_ROW_TILE; ii++)
+                qv[ii] = qv[ii] + yv[ii] * yv[ii];
         }
         for (ii = 0; ii < FG_ROW_TILE; ii++)
             e[i0 + ii] = lnk - 0.5 * qv[ii] * scale;
+    }
+}
+
+/* fg_tile_qdiag for nk <= FG_QDIAG_KB components: component c has centre
+ * m + c d, scales P + c d (SCALE only), lnk[c], scale[c] and output
+ * e + c lde. */
+FG_ALWAYS_INLINE void fg_tile_qdiag_generic_k(int mode, int nk, const double *A,
+                                              ptrdiff_t ld, const double *P,
+                                              const double *m, ptrdiff_t Cp, int d,
+                                              const double *lnk, const double *scale,
+                                              double *e, ptrdiff_t lde)
+{
+    double qv[FG_QDIAG_KB][FG_ROW_TILE];
+    int j, c, ii;
+    ptrdiff_t i0;
+    for (i0 = 0; i0 < Cp; i0 += FG_ROW_TILE) {
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_ROW_TILE; ii++)
+                qv[c][ii] = 0.0;
+        for (j = 0; j < d; j++)
+            for (c = 0; c < nk; c++)
+                for (ii = 0; ii < FG_ROW_TILE; ii++) {
+                    double t = A[j * ld + i0 + ii] - m[c * d + j];
+                    if (mode == FG_TILE_SCALE)
+                        t = t * P[c * d + j];
+                    qv[c][ii] = qv[c][ii] + t * t;
+                }
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_ROW_TILE; ii++)
+                e[c * lde + i0 + ii] = lnk[c] - 0.5 * qv[c][ii] * scale[c];
     }
 }
 
@@ -155,11 +178,10 @@ FG_ALWAYS_INLINE double fg_hsum(fg_vec v)
 #endif
 }
 
-/* fg_tile_q.  FG_TILE_TRI: FG_VLEN rows per register and their d centred
+/* fg_tile_q, FG_TILE_TRI: FG_VLEN rows per register and their d centred
  * features, so each P_lj is one broadcast and one FMA; q sums the even and
  * the odd j separately (two dependency chains), then adds them.
- * FG_TILE_SHIFT/SCALE: FG_ROW_TILE rows at a time, again with even and odd j
- * in separate sums. */
+ * FG_TILE_SHIFT/SCALE: fg_tile_qdiag_simd_k. */
 FG_ALWAYS_INLINE void fg_tile_q_simd_d(int mode, const double *A, ptrdiff_t ld,
                                        const double *P, const double *m,
                                        ptrdiff_t Cp, int d, double lnk,
@@ -170,77 +192,82 @@ FG_ALWAYS_INLINE void fg_tile_q_simd_d(int mode, const double *A, ptrdiff_t ld,
     const fg_vec half = fg_vset1(0.5);
     int j, l;
     ptrdiff_t i0;
-    if (mode == FG_TILE_TRI) {
-        for (j = 0; j < d * d; j++)
-            Pl[j] = P[j];
-        for (j = 0; j < d; j++)
-            ml[j] = m[j];
-        /* y_j is computed JB columns at a time from the centred tile: with
-         * d <= 8 one column (the d features stay in registers), above it
-         * four (each A_l load then feeds up to four FMAs).  Either way
-         * y_j = A_0 P_0j + A_1 P_1j + ... in increasing l. */
-        const int JB = d > 8 ? 4 : 1;
-        for (i0 = 0; i0 < Cp; i0 += FG_VLEN) {
-            fg_vec a[FG_SMALL_D], q[2];
-            int j0, jj;
-            q[0] = fg_vzero();
-            q[1] = fg_vzero();
+    (void) mode;   /* FG_TILE_TRI */
+    for (j = 0; j < d * d; j++)
+        Pl[j] = P[j];
+    for (j = 0; j < d; j++)
+        ml[j] = m[j];
+    /* y_j is computed JB columns at a time from the centred tile: with
+     * d <= 8 one column (the d features stay in registers), above it
+     * four (each A_l load then feeds up to four FMAs).  Either way
+     * y_j = A_0 P_0j + A_1 P_1j + ... in increasing l. */
+    const int JB = d > 8 ? 4 : 1;
+    for (i0 = 0; i0 < Cp; i0 += FG_VLEN) {
+        fg_vec a[FG_SMALL_D], q[2];
+        int j0, jj;
+        q[0] = fg_vzero();
+        q[1] = fg_vzero();
 #pragma GCC unroll 16
-            for (l = 0; l < d; l++)
-                a[l] = fg_vsub(fg_vload(A + l * ld + i0), fg_vset1(ml[l]));
+        for (l = 0; l < d; l++)
+            a[l] = fg_vsub(fg_vload(A + l * ld + i0), fg_vset1(ml[l]));
 #pragma GCC unroll 16
-            for (j0 = 0; j0 < d; j0 += JB) {
-                fg_vec y[4];
+        for (j0 = 0; j0 < d; j0 += JB) {
+            fg_vec y[4];
 #pragma GCC unroll 16
-                for (l = 0; l < j0 + JB && l < d; l++) {
-#pragma GCC unroll 4
-                    for (jj = 0; jj < JB; jj++) {
-                        j = j0 + jj;
-                        if (j < d && l <= j)
-                            y[jj] = l == 0 ? fg_vmul(a[0], fg_vset1(Pl[j]))
-                                           : fg_vfmadd(a[l], fg_vset1(Pl[l * d + j]), y[jj]);
-                    }
-                }
+            for (l = 0; l < j0 + JB && l < d; l++) {
 #pragma GCC unroll 4
                 for (jj = 0; jj < JB; jj++) {
                     j = j0 + jj;
-                    if (j < d) {
-                        if (Y != NULL)
-                            fg_vstore(Y + j * ld + i0, y[jj]);
-                        q[j & 1] = fg_vfmadd(y[jj], y[jj], q[j & 1]);
-                    }
+                    if (j < d && l <= j)
+                        y[jj] = l == 0 ? fg_vmul(a[0], fg_vset1(Pl[j]))
+                                       : fg_vfmadd(a[l], fg_vset1(Pl[l * d + j]), y[jj]);
                 }
             }
-            fg_vstore(e + i0, fg_vsub(vlnk, fg_vmul(
-                fg_vmul(half, fg_vadd(q[0], q[1])), vscale)));
-        }
-        return;
-    }
-    for (j = 0; j < d; j++) {
-        ml[j] = m[j];
-        Pl[j] = mode == FG_TILE_SCALE ? P[j] : 1.0;
-    }
-    for (i0 = 0; i0 < Cp; i0 += FG_ROW_TILE) {
-        fg_vec q[FG_ROW_TILE / FG_VLEN][2];
-        int v;
-#pragma GCC unroll 2
-        for (v = 0; v < FG_ROW_TILE / FG_VLEN; v++)
-            q[v][0] = q[v][1] = fg_vzero();
-#pragma GCC unroll 8
-        for (j = 0; j < d; j++) {
-            const fg_vec mj = fg_vset1(ml[j]);
-#pragma GCC unroll 2
-            for (v = 0; v < FG_ROW_TILE / FG_VLEN; v++) {
-                fg_vec t = fg_vsub(fg_vload(A + j * ld + i0 + v * FG_VLEN), mj);
-                if (mode == FG_TILE_SCALE)
-                    t = fg_vmul(t, fg_vset1(Pl[j]));
-                q[v][j & 1] = fg_vfmadd(t, t, q[v][j & 1]);
+#pragma GCC unroll 4
+            for (jj = 0; jj < JB; jj++) {
+                j = j0 + jj;
+                if (j < d) {
+                    if (Y != NULL)
+                        fg_vstore(Y + j * ld + i0, y[jj]);
+                    q[j & 1] = fg_vfmadd(y[jj], y[jj], q[j & 1]);
+                }
             }
         }
-#pragma GCC unroll 2
-        for (v = 0; v < FG_ROW_TILE / FG_VLEN; v++)
-            fg_vstore(e + i0 + v * FG_VLEN, fg_vsub(vlnk, fg_vmul(
-                fg_vmul(half, fg_vadd(q[v][0], q[v][1])), vscale)));
+        fg_vstore(e + i0, fg_vsub(vlnk, fg_vmul(
+            fg_vmul(half, fg_vadd(q[0], q[1])), vscale)));
+    }
+}
+
+/* fg_tile_qdiag: FG_VLEN rows per register; each A_j load feeds the nk
+ * components' sums (independent dependency chains). */
+FG_ALWAYS_INLINE void fg_tile_qdiag_simd_k(int mode, int nk, const double *A,
+                                           ptrdiff_t ld, const double *P,
+                                           const double *m, ptrdiff_t Cp, int d,
+                                           const double *lnk, const double *scale,
+                                           double *e, ptrdiff_t lde)
+{
+    const fg_vec half = fg_vset1(0.5);
+    int j, c;
+    ptrdiff_t i;
+    for (i = 0; i < Cp; i += FG_VLEN) {
+        fg_vec q[FG_QDIAG_KB];
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            q[c] = fg_vzero();
+        for (j = 0; j < d; j++) {
+            const fg_vec x = fg_vload(A + j * ld + i);
+#pragma GCC unroll 4
+            for (c = 0; c < nk; c++) {
+                fg_vec t = fg_vsub(x, fg_vset1(m[c * d + j]));
+                if (mode == FG_TILE_SCALE)
+                    t = fg_vmul(t, fg_vset1(P[c * d + j]));
+                q[c] = fg_vfmadd(t, t, q[c]);
+            }
+        }
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            fg_vstore(e + c * lde + i, fg_vsub(fg_vset1(lnk[c]), fg_vmul(
+                fg_vmul(half, q[c]), fg_vset1(scale[c]))));
     }
 }
 
@@ -327,33 +354,50 @@ FG_ALWAYS_INLINE void fg_scatter_lower_simd_d(const double *e, const double *D,
 
 #ifdef FG_TILES_SIMD
 #define FG_TILE_Q_D fg_tile_q_simd_d
+#define FG_TILE_QDIAG_K fg_tile_qdiag_simd_k
 #define FG_SCATTER_LOWER_D fg_scatter_lower_simd_d
 #else
 #define FG_TILE_Q_D fg_tile_q_generic_d
+#define FG_TILE_QDIAG_K fg_tile_qdiag_generic_k
 #define FG_SCATTER_LOWER_D fg_scatter_lower_generic_d
 #endif
 
-static void fg_tile_q(int mode, const double *A, ptrdiff_t ld, const double *P,
+/* FG_TILE_TRI, one component (d <= FG_SMALL_D). */
+static void fg_tile_q(const double *A, ptrdiff_t ld, const double *P,
                       const double *m, ptrdiff_t Cp, int d, double lnk,
                       double scale, double *e, double *Y)
 {
     switch (d) {
-    case 1: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 1, lnk, scale, e, Y); break;
-    case 2: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 2, lnk, scale, e, Y); break;
-    case 3: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 3, lnk, scale, e, Y); break;
-    case 4: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 4, lnk, scale, e, Y); break;
-    case 5: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
-    case 6: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
-    case 7: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
-    case 8: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
-    case 9: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 9, lnk, scale, e, Y); break;
-    case 10: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 10, lnk, scale, e, Y); break;
-    case 11: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 11, lnk, scale, e, Y); break;
-    case 12: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 12, lnk, scale, e, Y); break;
-    case 13: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 13, lnk, scale, e, Y); break;
-    case 14: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 14, lnk, scale, e, Y); break;
-    case 15: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 15, lnk, scale, e, Y); break;
-    default: FG_TILE_Q_D(mode, A, ld, P, m, Cp, 16, lnk, scale, e, Y); break;
+    case 1: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 1, lnk, scale, e, Y); break;
+    case 2: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 2, lnk, scale, e, Y); break;
+    case 3: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 3, lnk, scale, e, Y); break;
+    case 4: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 4, lnk, scale, e, Y); break;
+    case 5: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
+    case 6: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
+    case 7: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
+    case 8: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
+    case 9: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 9, lnk, scale, e, Y); break;
+    case 10: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 10, lnk, scale, e, Y); break;
+    case 11: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 11, lnk, scale, e, Y); break;
+    case 12: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 12, lnk, scale, e, Y); break;
+    case 13: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 13, lnk, scale, e, Y); break;
+    case 14: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 14, lnk, scale, e, Y); break;
+    case 15: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 15, lnk, scale, e, Y); break;
+    default: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 16, lnk, scale, e, Y); break;
+    }
+}
+
+/* FG_TILE_SHIFT or FG_TILE_SCALE, 1 <= nk <= FG_QDIAG_KB components. */
+static void fg_tile_qdiag(int mode, int nk, const double *A, ptrdiff_t ld,
+                          const double *P, const double *m, ptrdiff_t Cp, int d,
+                          const double *lnk, const double *scale, double *e,
+                          ptrdiff_t lde)
+{
+    switch (nk) {
+    case 1: FG_TILE_QDIAG_K(mode, 1, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    case 2: FG_TILE_QDIAG_K(mode, 2, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    case 3: FG_TILE_QDIAG_K(mode, 3, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    default: FG_TILE_QDIAG_K(mode, 4, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
     }
 }
 

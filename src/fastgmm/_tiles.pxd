@@ -8,8 +8,13 @@ cdef extern from "_tiles.h" nogil:
         FG_TILE_TRI
         FG_TILE_SHIFT
         FG_TILE_SCALE
-    void fg_tile_q(int mode, const double* A, Py_ssize_t ld, const double* P,
+        FG_QDIAG_KB     # components per fg_tile_qdiag call, at most
+    void fg_tile_q(const double* A, Py_ssize_t ld, const double* P,
                    const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
                    double* e, double* Y)
+    void fg_tile_qdiag(int mode, int nk, const double* A, Py_ssize_t ld,
+                       const double* P, const double* m, Py_ssize_t Cp, int d,
+                       const double* lnk, const double* scale, double* e,
+                       Py_ssize_t lde)
     void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,
                           Py_ssize_t Cp, int d, double* S)
