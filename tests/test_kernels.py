@@ -400,7 +400,7 @@ def test_em_statistics_separated_clusters(covariance_type, dtype, use_blas, d):
     """Far-apart clusters, rows sorted by cluster: most responsibilities
     underflow to exactly 0 and whole chunks have none for some components
     (the scatter skips those rows)."""
-    n, K = 3 * CHUNK + 40, 4
+    n, K = 3 * CHUNK + 41, 4
     p = Problem(K, d, covariance_type, dtype, seed=11 + d)
     rng = np.random.default_rng(d)
     lab = np.sort(rng.integers(0, K, size=n))
