@@ -392,29 +392,30 @@ def test_em_statistics_far_from_origin(covariance_type, use_blas):
     check_statistics(p, got, X, resp, None, 1e-7, ll_expected=ll_ref)
 
 
+def separated_problem(covariance_type, dtype, d, n, K=4):
+    """Far-apart clusters, rows sorted by cluster, every 10th row on a
+    segment between two means: most responsibilities underflow to exactly
+    0, the others take every size between 0 and 1, and whole chunks have
+    none for some components (the scatter skips those rows)."""
+    p = Problem(K, d, covariance_type, dtype, seed=11 + d)
+    rng = np.random.default_rng(d)
+    lab = np.sort(rng.integers(0, K, size=n))
+    p.means = np.ascontiguousarray(p.means64 * 40.0 / np.sqrt(d), dtype=dtype)
+    p.means64 = p.means.astype(np.float64)
+    X = p.means64[lab] + rng.normal(size=(n, d))
+    t = rng.uniform(size=(len(X[::10]), 1))
+    other = (lab[::10] + 1) % K
+    X[::10] = (1 - t) * p.means64[lab[::10]] + t * p.means64[other]
+    return p, np.ascontiguousarray(X, dtype=dtype)
+
+
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("covariance_type", TYPES)
 @pytest.mark.parametrize("d", [5, 12, 20, 40])
 def test_em_statistics_separated_clusters(covariance_type, dtype, use_blas, d):
-    """Far-apart clusters, rows sorted by cluster: most responsibilities
-    underflow to exactly 0 and whole chunks have none for some components
-    (the scatter skips those rows)."""
-    n, K = 3 * CHUNK + 41, 4
-    p = Problem(K, d, covariance_type, dtype, seed=11 + d)
-    rng = np.random.default_rng(d)
-    lab = np.sort(rng.integers(0, K, size=n))
-    # each row near its own component's mean, far (in its units) from the others
-    X = np.ascontiguousarray(p.means64[lab] * 40.0 / np.sqrt(d)
-                             + rng.normal(size=(n, d)), dtype=dtype)
-    p.means = np.ascontiguousarray(p.means64 * 40.0 / np.sqrt(d), dtype=dtype)
-    p.means64 = p.means.astype(np.float64)
-    # every 10th row on a segment between two means: responsibilities of
-    # every size between 0 and 1
-    t = rng.uniform(size=(len(X[::10]), 1))
-    other = (lab[::10] + 1) % K
-    X[::10] = (1 - t) * p.means64[lab[::10]] + t * p.means64[other]
-    sw = weights_with_zeros(n, dtype)
+    p, X = separated_problem(covariance_type, dtype, d, 3 * CHUNK + 41)
+    sw = weights_with_zeros(len(X), dtype)
     ll_ref, _, resp, _ = p.reference_e_step(X, sw)
     assert (resp == 0.0).mean() > 0.5
     got = p.em_statistics(X, sw, use_blas=use_blas)
@@ -667,6 +668,29 @@ def test_em_statistics_modes_thread_invariance(big_data, single_threaded_blas,
         b = p.em_statistics(X, sw, use_blas=use_blas, n_threads=2, **mode)
         for u, v in zip(a[1:], b[1:]):
             np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("d", [12, 40, 64])
+def test_separated_clusters_thread_invariance(single_threaded_blas, covariance_type,
+                                              dtype, use_blas, d):
+    """The paths that skip zero responsibilities (gathered rows, sparse
+    diag sums) and the wide component-major diag kernels: same bits for
+    any thread count."""
+    p, X = separated_problem(covariance_type, dtype, d, 12 * CHUNK + 41)
+    assert _em.n_blocks_for(len(X), d, p.K, p.code, X.itemsize) > 1
+    sw = weights_with_zeros(len(X), dtype)
+    runs = [p.em_statistics(X, sw, use_blas=use_blas, n_threads=t) for t in (1, 2, 3)]
+    for other in runs[1:]:
+        assert other[0] == runs[0][0]
+        for a, b in zip(runs[0][1:], other[1:]):
+            np.testing.assert_array_equal(a, b)
+    one = p.predict(X, use_blas=use_blas, n_threads=1)
+    other = p.predict(X, use_blas=use_blas, n_threads=2)
+    for key in one:
+        np.testing.assert_array_equal(one[key], other[key])
 
 
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
