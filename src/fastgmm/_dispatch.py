@@ -33,19 +33,21 @@ def _disabled(name):
     return os.environ.get("FASTGMM_DISABLE_" + name.upper(), "") not in ("", "0")
 
 
-def available_builds():
+def available_builds(skip=()):
     """Names of the kernel builds this machine can run, widest first
-    (``"baseline"`` always last), ignoring the FASTGMM_DISABLE_* variables."""
+    (``"baseline"`` always last).  Builds named in ``skip`` are not even
+    imported (their module start-up code needs the instructions)."""
     cpu = _cpu_features()
     names = []
     for name, needs in _BUILDS:
-        if all(cpu.get(f) for f in needs):
-            try:
-                importlib.import_module(f"{__package__}._em_{name}")
-                importlib.import_module(f"{__package__}._kmeans_{name}")
-            except ImportError:  # not built (other platform or compiler)
-                continue
-            names.append(name)
+        if name in skip or not all(cpu.get(f) for f in needs):
+            continue
+        try:
+            importlib.import_module(f"{__package__}._em_{name}")
+            importlib.import_module(f"{__package__}._kmeans_{name}")
+        except ImportError:  # not built (other platform or compiler)
+            continue
+        names.append(name)
     return names + ["baseline"]
 
 
@@ -57,12 +59,10 @@ def load(name):
 
 
 def _choose():
-    builds = available_builds()
+    # FASTGMM_DISABLE_AVX2 also disables the wider builds
     if _disabled("avx2"):
         return "baseline"
-    if _disabled("avx512") and "avx512" in builds:
-        builds.remove("avx512")
-    return builds[0]
+    return available_builds(skip=("avx512",) if _disabled("avx512") else ())[0]
 
 
 variant = _choose()

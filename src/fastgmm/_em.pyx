@@ -63,8 +63,8 @@ if SMALL_D != FG_SMALL_D:
 # use_blas says (their tiles take any d; BLAS only ever served their first
 # moments).
 DEF WIDE_D = 64
-# Rows the small-d E-step keeps in registers at once (two AVX registers of
-# doubles); its scratch is padded to a multiple of it.
+# Rows the component-major E-step keeps in registers at once (one AVX-512
+# or two AVX2 registers of doubles); its scratch is padded to a multiple of it.
 DEF ROW_TILE = 8
 # The small-d 'full' scatter gathers the rows with r_ik != 0 from this many
 # features on (when they are at most half of the chunk).
@@ -953,7 +953,7 @@ cdef int _accumulate(
     cdef Py_ssize_t stride = em_stride(d, K, cov_type)
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
     # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision;
-    # the small-d E-step uses its own (K + 3d + 2) * C doubles instead
+    # the component-major E-step uses its own (K + 2) C + 3d FEATURE_LD doubles instead
     cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
                                if _full_gemm(cov_type, use_blas, d) else 0)
     cdef bint small = _component_major(cov_type, use_blas, d)
@@ -1438,7 +1438,7 @@ def predict(
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     # no more threads than chunks (idle team members only wait)
     n_threads = min(n_threads, n_chunks)
-    # small d: the component-major log-densities (K + 3d + 2) * C doubles
+    # component-major log-densities: (K + 2) C + 3d FEATURE_LD doubles
     cdef bint small = _component_major(cov_type, use_blas, d)
     cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2) + 3 * d * FEATURE_LD if small
                                else CHUNK_SIZE * K + max(K, d))

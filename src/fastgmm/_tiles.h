@@ -138,10 +138,11 @@ FG_ALWAYS_INLINE void fg_tile_qdiag_generic_k(int mode, int nk, const double *A,
 
 
 /* Packed lower triangle S += sum_i e_i D_i D_i^T over Cp rows (a multiple of
- * FG_LANES; padding rows must have e = 0): S[a(a+1)/2 + b] += sum_i
- * (e_i D_ai) D_bi for b <= a.  For each a, the entries b <= a are summed
- * together in FG_LANES interleaved partial sums, combined as
- * ((s0 + s1) + (s2 + s3)). */
+ * FG_ROW_TILE, which the SIMD versions' FG_VLEN divides; padding rows must
+ * have e = 0): S[a(a+1)/2 + b] += sum_i (e_i D_ai) D_bi for b <= a.  Here
+ * the entries b <= a of each a are summed together in FG_LANES interleaved
+ * partial sums, combined as ((s0 + s1) + (s2 + s3)); the SIMD versions use
+ * FG_VLEN lanes (fg_hsum). */
 FG_ALWAYS_INLINE void fg_scatter_lower_generic_d(const double *e, const double *D,
                                          ptrdiff_t ld, ptrdiff_t Cp, int d,
                                          double *S)
@@ -362,7 +363,8 @@ FG_ALWAYS_INLINE void fg_scatter_lower_simd_d(const double *e, const double *D,
 #define FG_SCATTER_LOWER_D fg_scatter_lower_generic_d
 #endif
 
-/* FG_TILE_TRI, one component (d <= FG_SMALL_D). */
+/* FG_TILE_TRI, one component; d <= FG_SMALL_D (callers check: a larger d
+ * would run as 16). */
 static void fg_tile_q(const double *A, ptrdiff_t ld, const double *P,
                       const double *m, ptrdiff_t Cp, int d, double lnk,
                       double scale, double *e, double *Y)
