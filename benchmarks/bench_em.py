@@ -469,6 +469,10 @@ def environment():
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                simd = [f for f in ("avx2", "fma", "avx512f") if f in flags]
+                cpu += " (" + ", ".join(simd or ["no AVX2"]) + ")"
                 break
     try:
         import psutil
@@ -499,7 +503,7 @@ def environment():
         python=platform.python_version(), numpy=np.__version__,
         scipy=scipy.__version__, sklearn=sklearn.__version__,
         threadpoolctl=threadpoolctl.__version__, blas=blas,
-        fastgmm=fastgmm.__version__, openmp=cfg["openmp"],
+        fastgmm=fastgmm.__version__, openmp=cfg["openmp"], kernels=cfg.get("kernels"),
         default_threads=cfg["default_n_threads"], git=git,
         platform=platform.platform())
 
@@ -710,7 +714,8 @@ def report(env, results, quick, runtime, argv):
         f"scikit-learn {env['sklearn']}, threadpoolctl {env['threadpoolctl']}",
         "* BLAS (threadpoolctl): " + "; ".join(env["blas"]),
         f"* fastgmm {env['fastgmm']} (git {env['git']}): OpenMP "
-        f"{'on' if env['openmp'] else 'off'}, default n_threads {env['default_threads']}",
+        f"{'on' if env['openmp'] else 'off'}, default n_threads {env['default_threads']}, "
+        f"kernel build {env.get('kernels')}",
         "",
         "## Method",
         "",
