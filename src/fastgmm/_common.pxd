@@ -59,3 +59,17 @@ cdef inline Py_ssize_t stripe_stop(Py_ssize_t b, Py_ssize_t n_chunks,
     cdef Py_ssize_t start = b * n_chunks // n_blocks
     cdef Py_ssize_t end = (b + 1) * n_chunks // n_blocks
     return start + min(chunk_hi, end - start)
+
+
+cdef inline void transpose_chunk(const floating* X, Py_ssize_t C, Py_ssize_t Cp,
+                                 Py_ssize_t d, double* XT, Py_ssize_t ld) noexcept nogil:
+    """The feature-major copy the component-major kernels read: XT[l ld + i]
+    = X[i d + l] in double for the C rows of a chunk, 0 for the padding rows
+    C..Cp."""
+    cdef Py_ssize_t i, l
+    for i in range(C):
+        for l in range(d):
+            XT[l * ld + i] = X[i * d + l]
+    for l in range(d):
+        for i in range(C, Cp):
+            XT[l * ld + i] = 0.0

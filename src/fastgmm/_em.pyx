@@ -36,7 +36,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport floating, CHUNK_SIZE, FEATURE_LD, pow2_blocks, stripe_first, stripe_stop
+from ._common cimport (floating, CHUNK_SIZE, FEATURE_LD, pow2_blocks, stripe_first,
+                      stripe_stop, transpose_chunk)
 
 cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
@@ -316,14 +317,8 @@ cdef void _small_logp(
     cdef double* E = XT + d * FEATURE_LD            # (K, CHUNK) log p
     cdef double* Dm = E + K * CHUNK_SIZE + 2 * CHUNK_SIZE   # (d, CHUNK) x - m_k (tied: x - c)
     cdef double* W = Dm + d * FEATURE_LD            # (d, CHUNK) tied: y
-    cdef double* e
 
-    for i in range(C):
-        for l in range(d):
-            XT[l * FEATURE_LD + i] = X[i * d + l]
-    for l in range(d):
-        for i in range(C, Cp):
-            XT[l * FEATURE_LD + i] = 0.0
+    transpose_chunk(X, C, Cp, d, XT, FEATURE_LD)
     if cov_type == COV_TIED:
         # y = (x - c) P once per row: the components differ by a shift only.
         for l in range(d):

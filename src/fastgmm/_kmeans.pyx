@@ -14,7 +14,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop
+from ._common cimport (floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop,
+                      transpose_chunk)
 
 from ._tiles cimport FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, FG_QDIAG_KB, fg_tile_qdiag
 
@@ -92,12 +93,7 @@ cdef void _nearest_small_chunk(
     cdef double* dk = T + d * CHUNK_SIZE            # (FG_QDIAG_KB, CHUNK_SIZE)
     cdef double* mn = dk + FG_QDIAG_KB * CHUNK_SIZE
     cdef double* best = mn + CHUNK_SIZE
-    for i in range(C):
-        for l in range(d):
-            XT[l * CHUNK_SIZE + i] = X[i * d + l]
-    for l in range(d):
-        for i in range(C, Cp):
-            XT[l * CHUNK_SIZE + i] = 0.0
+    transpose_chunk(X, C, Cp, d, XT, CHUNK_SIZE)
     for i in range(Cp):
         mn[i] = INFINITY
         best[i] = 0.0
