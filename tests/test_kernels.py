@@ -269,7 +269,9 @@ def test_em_statistics_estep(covariance_type, dtype, use_blas, weighted, n):
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("covariance_type", TYPES)
-@pytest.mark.parametrize("d,K", [(1, 1), (1, 4), (7, 1), (17, 5)])
+# (64, 3) and (65, 6): the last d of the component-major diag/spherical
+# kernels and the first of their row-major loops
+@pytest.mark.parametrize("d,K", [(1, 1), (1, 4), (7, 1), (17, 5), (64, 3), (65, 6)])
 def test_em_statistics_shapes(covariance_type, dtype, use_blas, d, K):
     n = 2 * CHUNK + 17
     X = mixture_data(n, d, max(K, 2), seed=d * 10 + K, dtype=dtype)
@@ -564,6 +566,20 @@ def test_predict(covariance_type, dtype, use_blas, n):
     p = Problem(K, d, covariance_type, dtype, seed=n + 3)
     out = p.predict(X, use_blas=use_blas)
     check_predict(p, X, out, rtol_for(dtype))
+
+
+@pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("d,K", [(17, 5), (40, 4), (64, 3), (65, 6)])
+def test_predict_wide(covariance_type, dtype, use_blas, d, K):
+    """Past the small-d kernels: BLAS or row loops for full/tied, the
+    component-major diag/spherical kernels up to 64 features and their
+    row-major loops from 65."""
+    n = 2 * CHUNK + 13
+    X = mixture_data(n, d, K, seed=d + K, dtype=dtype)
+    p = Problem(K, d, covariance_type, dtype, seed=d + K)
+    check_predict(p, X, p.predict(X, use_blas=use_blas), rtol_for(dtype))
 
 
 @pytest.mark.parametrize("which", ["log_prob", "resp", "labels"])
