@@ -294,7 +294,7 @@ cdef void _small_logp(
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
     const floating* center,     # IN tied: (d,) centre c
     const double* log_norm,     # IN (K,)
-    double* T,                  # OUT x^T (d, CHUNK), E (K, CHUNK); then scratch (3d + 2) CHUNK
+    double* T,                  # OUT x^T (d, FEATURE_LD), E (K, CHUNK); then scratch (see _small_estep)
 ) noexcept nogil:
     """Weighted log-densities of a chunk, component-major (full and tied:
     d <= SMALL_D; diag and spherical: d <= WIDE_D).

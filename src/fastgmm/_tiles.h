@@ -1,9 +1,10 @@
-/* Register-tiled inner loops of the small-d E-step (_em.pyx), for
- * n_features d <= FG_SMALL_D, on chunk rows stored feature-major
- * (A[l * ld + i] is feature l of row i).
+/* Register-tiled inner loops of the component-major E-step (_em.pyx) and
+ * of k-means' nearest-centre search (_kmeans.pyx), on chunk rows stored
+ * feature-major (A[l * ld + i] is feature l of row i).
  *
- * Each kernel is written once for a generic d and instantiated with d a
- * compile-time literal 1..FG_SMALL_D by its dispatcher (always inlined, so
+ * The triangular product and the scatter (d <= FG_SMALL_D) are written
+ * once for a generic d and instantiated with d a compile-time literal
+ * 1..FG_SMALL_D by their dispatchers (always inlined, so
  * the compiler unrolls the feature loops and keeps a tile of ROW_TILE rows'
  * partial sums in SIMD registers; Cython cannot force that inlining, and
  * without it the loops run with a variable d at about half the speed).
@@ -72,7 +73,7 @@ enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
  * sums over l and j run in increasing order. */
 #define FG_QDIAG_KB 4
 
-FG_ALWAYS_INLINE void fg_tile_q_generic_d(int mode, const double *A, ptrdiff_t ld,
+FG_ALWAYS_INLINE void fg_tile_q_generic_d(const double *A, ptrdiff_t ld,
                                   const double *P, const double *m,
                                   ptrdiff_t Cp, int d, double lnk, double scale,
                                   double *e, double *Y)
@@ -81,7 +82,6 @@ FG_ALWAYS_INLINE void fg_tile_q_generic_d(int mode, const double *A, ptrdiff_t l
     double yv[FG_ROW_TILE], qv[FG_ROW_TILE];
     int j, l, ii;
     ptrdiff_t i0;
-    (void) mode;
     for (j = 0; j < d; j++)
         ml[j] = m[j];
     for (j = 0; j < d * d; j++)
@@ -183,7 +183,7 @@ FG_ALWAYS_INLINE double fg_hsum(fg_vec v)
  * features, so each P_lj is one broadcast and one FMA; q sums the even and
  * the odd j separately (two dependency chains), then adds them.
  * FG_TILE_SHIFT/SCALE: fg_tile_qdiag_simd_k. */
-FG_ALWAYS_INLINE void fg_tile_q_simd_d(int mode, const double *A, ptrdiff_t ld,
+FG_ALWAYS_INLINE void fg_tile_q_simd_d(const double *A, ptrdiff_t ld,
                                        const double *P, const double *m,
                                        ptrdiff_t Cp, int d, double lnk,
                                        double scale, double *e, double *Y)
@@ -193,7 +193,6 @@ FG_ALWAYS_INLINE void fg_tile_q_simd_d(int mode, const double *A, ptrdiff_t ld,
     const fg_vec half = fg_vset1(0.5);
     int j, l;
     ptrdiff_t i0;
-    (void) mode;   /* FG_TILE_TRI */
     for (j = 0; j < d * d; j++)
         Pl[j] = P[j];
     for (j = 0; j < d; j++)
@@ -370,22 +369,22 @@ static void fg_tile_q(const double *A, ptrdiff_t ld, const double *P,
                       double scale, double *e, double *Y)
 {
     switch (d) {
-    case 1: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 1, lnk, scale, e, Y); break;
-    case 2: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 2, lnk, scale, e, Y); break;
-    case 3: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 3, lnk, scale, e, Y); break;
-    case 4: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 4, lnk, scale, e, Y); break;
-    case 5: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
-    case 6: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
-    case 7: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
-    case 8: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
-    case 9: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 9, lnk, scale, e, Y); break;
-    case 10: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 10, lnk, scale, e, Y); break;
-    case 11: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 11, lnk, scale, e, Y); break;
-    case 12: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 12, lnk, scale, e, Y); break;
-    case 13: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 13, lnk, scale, e, Y); break;
-    case 14: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 14, lnk, scale, e, Y); break;
-    case 15: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 15, lnk, scale, e, Y); break;
-    default: FG_TILE_Q_D(FG_TILE_TRI, A, ld, P, m, Cp, 16, lnk, scale, e, Y); break;
+    case 1: FG_TILE_Q_D(A, ld, P, m, Cp, 1, lnk, scale, e, Y); break;
+    case 2: FG_TILE_Q_D(A, ld, P, m, Cp, 2, lnk, scale, e, Y); break;
+    case 3: FG_TILE_Q_D(A, ld, P, m, Cp, 3, lnk, scale, e, Y); break;
+    case 4: FG_TILE_Q_D(A, ld, P, m, Cp, 4, lnk, scale, e, Y); break;
+    case 5: FG_TILE_Q_D(A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
+    case 6: FG_TILE_Q_D(A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
+    case 7: FG_TILE_Q_D(A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
+    case 8: FG_TILE_Q_D(A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
+    case 9: FG_TILE_Q_D(A, ld, P, m, Cp, 9, lnk, scale, e, Y); break;
+    case 10: FG_TILE_Q_D(A, ld, P, m, Cp, 10, lnk, scale, e, Y); break;
+    case 11: FG_TILE_Q_D(A, ld, P, m, Cp, 11, lnk, scale, e, Y); break;
+    case 12: FG_TILE_Q_D(A, ld, P, m, Cp, 12, lnk, scale, e, Y); break;
+    case 13: FG_TILE_Q_D(A, ld, P, m, Cp, 13, lnk, scale, e, Y); break;
+    case 14: FG_TILE_Q_D(A, ld, P, m, Cp, 14, lnk, scale, e, Y); break;
+    case 15: FG_TILE_Q_D(A, ld, P, m, Cp, 15, lnk, scale, e, Y); break;
+    default: FG_TILE_Q_D(A, ld, P, m, Cp, 16, lnk, scale, e, Y); break;
     }
 }
 
