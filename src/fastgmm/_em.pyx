@@ -51,9 +51,11 @@ from ._tiles cimport (FG_SMALL_D, FG_TILE_SHIFT, FG_TILE_SCALE, FG_QDIAG_KB,
 # of the input (the fitted model itself is K d^2 numbers per array).
 cdef Py_ssize_t BLOCK_BUDGET_BYTES = 1024 * 1024
 cdef Py_ssize_t BLOCK_BUDGET_FRACTION = 32
-# ... but at least this many blocks (rows permitting), so a few threads
-# always have work to share whatever the budget.
-cdef Py_ssize_t MIN_BLOCKS = 4
+# ... but at least this many blocks (rows permitting), so two threads
+# always have work to share whatever the budget.  Not more: at 100,000 x 64
+# with 32 full components a block is 0.55 MB, and four of them (plus the
+# model) took a fit past the input + 10% it must stay within.
+cdef Py_ssize_t MIN_BLOCKS = 2
 # Up to this many features (without BLAS) the E-step runs component-major
 # through the register-tiled kernels of _tiles.h, one copy per literal d.
 DEF SMALL_D = 16
@@ -1033,19 +1035,19 @@ cdef int _accumulate(
 
 cdef double _reduce(const double* acc, Py_ssize_t n_blocks, Py_ssize_t K,
                     Py_ssize_t d, int cov_type, double[::1] N, double[:, ::1] S1,
-                    double[::1] S2) except? -1.0:
-    """Sum the block accumulators in block order (fixed, thread-independent),
-    then unpack the scatter matrices' packed triangles."""
+                    double[::1] S2, double* tot) except? -1.0:
+    """Sum the block accumulators in block order (fixed, thread-independent)
+    into ``tot`` (``em_stride`` doubles; may be ``acc`` itself, whose first
+    block then takes the sum), then unpack the scatter matrices' packed
+    triangles."""
     cdef Py_ssize_t stride = em_stride(d, K, cov_type)
     cdef Py_ssize_t b, j, k
-    cdef double ll
-    cdef double* tot = <double*> calloc(stride, sizeof(double))
-    if tot == NULL:
-        raise MemoryError("fastgmm: could not allocate the EM reduction")
-    for b in range(n_blocks):
+    if tot != <double*> acc:
+        for j in range(stride):
+            tot[j] = acc[j]
+    for b in range(1, n_blocks):
         for j in range(stride):
             tot[j] += acc[b * stride + j]
-    ll = tot[0]
     for k in range(K):
         N[k] = tot[1 + k]
         for j in range(d):
@@ -1055,8 +1057,7 @@ cdef double _reduce(const double* acc, Py_ssize_t n_blocks, Py_ssize_t K,
     else:
         for j in range(_s2_size(cov_type, K, d)):
             S2[j] = tot[1 + K + K * d + j]
-    free(tot)
-    return ll
+    return tot[0]
 
 
 cdef int _response_mode(Py_ssize_t n, Py_ssize_t K, labels, resp) except -1:
@@ -1115,7 +1116,9 @@ def em_statistics(
                     &labels[0] if mode == RESP_LABELS else NULL,
                     &resp[0, 0] if mode == RESP_GIVEN else NULL,
                     acc, n_blocks, 0, n_blocks, 0, n_chunks)
-        return _reduce(acc, n_blocks, K, d, cov_type, N, S1, S2)
+        # summed in place: a second accumulator-sized buffer would raise the
+        # pass's peak memory by a block
+        return _reduce(acc, n_blocks, K, d, cov_type, N, S1, S2, acc)
     finally:
         free(acc)
 
@@ -1181,7 +1184,13 @@ def em_reduce(
     if N.shape[0] != K or S2.shape[0] != _s2_size(cov_type, K, d) \
             or acc.shape[1] != em_stride(d, K, cov_type):
         raise ValueError("acc, N, S1 and S2 do not match")
-    return _reduce(&acc[0, 0], acc.shape[0], K, d, cov_type, N, S1, S2)
+    cdef double* tot = <double*> malloc(acc.shape[1] * sizeof(double))
+    if tot == NULL:
+        raise MemoryError("fastgmm: could not allocate the EM reduction")
+    try:
+        return _reduce(&acc[0, 0], acc.shape[0], K, d, cov_type, N, S1, S2, tot)
+    finally:
+        free(tot)
 
 
 cdef void _given_responsibilities(
