@@ -462,6 +462,32 @@ def test_default_fit_allocates_little(big_blobs):
     assert peak < 0.10 * X.nbytes, peak / X.nbytes
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_wide_model_fit_holds_few_model_sized_arrays(make_blobs_fn, dtype):
+    """When the model is large next to X (d = 48, K = 12), fit holds at most
+    about three arrays of the model's covariance size at once: the loop's
+    covariances and precision factors are updated in place (for float64 data
+    the statistics' scatter matrices share the covariance buffer), the
+    user's precisions_init is not copied, and the attributes' precisions_ is
+    the third at the end.  (float32: the scatter matrices stay float64, two
+    float32 arrays' worth.)"""
+    K, d, covariance_type = 12, 48, "full"
+    X, labels, _ = make_blobs_fn(6000, d, K, seed=5)
+    init = given_init(X, labels, K, covariance_type)
+    X = X.astype(dtype)
+    model_bytes = init["precisions_init"].size * np.dtype(dtype).itemsize
+    arrays = 3 if dtype == np.float64 else 5
+    fit_quietly(GaussianMixture(K, covariance_type=covariance_type, max_iter=1,
+                                tol=0, **init), X[:3000])
+    gm = GaussianMixture(K, covariance_type=covariance_type, max_iter=3, tol=0, **init)
+    peak, _ = _peak_numpy_bytes(lambda: fit_quietly(gm, X))
+    assert gm.n_iter_ == 3
+    assert peak < (arrays + 0.3) * model_bytes + 64 * K * d, peak / model_bytes
+    # the fitted attributes are separate arrays
+    assert not np.shares_memory(gm.covariances_, gm.precisions_cholesky_)
+    assert not np.shares_memory(gm.covariances_, gm.precisions_)
+
+
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random",
                                          "random_from_data"])
 def test_fit_never_copies_X(big_blobs, init_params):
@@ -577,6 +603,22 @@ def test_n_init_keeps_the_best(blobs_small):
     sk = fit_quietly(SKGaussianMixture(n_init=4, random_state=11, **kw), X)
     assert_params_close(best, sk)
     assert best.lower_bound_ == pytest.approx(sk.lower_bound_, rel=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_warm_start_leaves_previous_arrays_alone(covariance_type, dtype):
+    """The EM loop updates its parameter buffers in place; a warm start must
+    begin from copies, never write into the previous fit's attributes."""
+    X = np.random.default_rng(4).normal(size=(3000, 4)).astype(dtype)
+    gm = fit_quietly(GaussianMixture(3, covariance_type=covariance_type, tol=0,
+                                     max_iter=2, warm_start=True, random_state=0), X)
+    prev = fitted_state(gm)
+    old = {k: getattr(gm, k) for k in prev if isinstance(prev[k], np.ndarray)}
+    fit_quietly(gm, X)
+    assert not np.array_equal(gm.means_, prev["means_"])  # it did move
+    for k, arr in old.items():
+        np.testing.assert_array_equal(arr, prev[k], err_msg=k)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -20,7 +20,7 @@ from ._mstep import (
     precision_cholesky_from_precisions,
     precisions_from_cholesky,
 )
-from ._sources import ArraySource, BlockSource, empty_statistics, is_dask_collection
+from ._sources import ArraySource, BlockSource, is_dask_collection, s2_size
 from ._validation import (
     check_array_like_or_none,
     check_bool_param,
@@ -253,35 +253,62 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _use_blas(self, n_features):
         return n_features >= BLAS_MIN_FEATURES
 
+    def _loop_statistics(self, n_features, dtype):
+        """``(N, S1, S2)`` for the EM loop; S2 is None when it lives in the
+        covariance buffer instead (see ``_em_iteration``)."""
+        K = self.n_components
+        S2 = None if self._shares_covariance_buffer(dtype) else np.empty(
+            s2_size(self.covariance_type, K, n_features))
+        return np.empty(K), np.empty((K, n_features)), S2
+
+    def _shares_covariance_buffer(self, dtype):
+        return self.covariance_type in ("full", "tied") and np.dtype(dtype) == np.float64
+
     def _em_iteration(self, source, params, stats, n_threads, use_blas):
         """One fused E-step + M-step; returns (lower bound, new parameters).
 
         ``source`` is a row source (``_sources``): one pass over its rows
-        gives the statistics, summed in a fixed order.
+        gives the statistics, summed in a fixed order.  ``params`` is this
+        loop's own (never the fitted attributes'): once the pass has consumed
+        them, its covariance and precision-factor buffers (n_components x
+        n_features^2 each for 'full') receive the new ones, and for float64
+        data the covariance buffer also takes the pass's scatter matrices,
+        which the M-step turns into the covariances in place.
         """
         N, S1, S2 = stats
-        means, prec, log_norm, center = self._kernel_args(params, source.dtype)
+        dtype = source.dtype
+        if S2 is None:
+            S2 = params.covariances.reshape(-1)
+            assert np.shares_memory(S2, params.covariances)
+        means, prec, log_norm, center = self._kernel_args(params, dtype)
         ll = source.em_statistics(means, prec, log_norm, center,
                                   _em.COVARIANCE_TYPES[self.covariance_type], use_blas,
                                   n_threads, N, S1, S2)
-        # The pass has consumed them: free the old factors before the M-step
-        # builds new ones (a full model is n_components x n_features^2).
-        # ``params`` is this loop's own wrapper, never the fitted attributes.
         del prec
-        params.covariances = params.prec_chol = None
-        new = self._params_from_statistics(N, S1, S2, means, center, source.dtype,
-                                           normalise=True)
+        new = self._params_from_statistics(N, S1, S2, means, center, dtype,
+                                           normalise=True, reuse=params)
         return ll / source.total_weight, new
 
     def _params_from_statistics(self, N, S1, S2, centers, center, dtype, normalise,
-                                total_weight=None):
+                                total_weight=None, reuse=None):
+        """Parameters from statistics; with ``reuse`` (consumed parameters),
+        their 'full'/'tied' buffers of ``dtype`` take the new covariances and
+        precision factors."""
+        def buffer(arr):
+            ok = (reuse is not None and arr is not None and arr.dtype == dtype
+                  and self.covariance_type in ("full", "tied"))
+            return arr if ok else None
+
         nk, means, cov = parameters_from_statistics(
-            N, S1, S2, centers, center, self.covariance_type, self.reg_covar, dtype)
+            N, S1, S2, centers, center, self.covariance_type, self.reg_covar, dtype,
+            out=buffer(None if reuse is None else reuse.covariances))
         weights = nk / (nk.sum() if normalise else total_weight)
         # Cholesky in the data's precision, as scikit-learn (float32 fits
         # stay float32 end to end).
         cov = cov.astype(dtype, copy=False)
-        prec_chol = precision_cholesky(cov, self.covariance_type, dtype)
+        prec_chol = precision_cholesky(
+            cov, self.covariance_type, dtype,
+            out=buffer(None if reuse is None else reuse.prec_chol))
         return _Params(weights.astype(dtype, copy=False), means.astype(dtype, copy=False),
                        cov, prec_chol)
 
@@ -305,8 +332,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             means = m_init.astype(dtype)
         if p_init is not None:
             prec_chol = precision_cholesky_from_precisions(
-                p_init, self.covariance_type).astype(dtype)
-            cov = covariances_from_cholesky(prec_chol, self.covariance_type).astype(dtype)
+                p_init, self.covariance_type, dtype)
+            cov = covariances_from_cholesky(prec_chol, self.covariance_type, dtype)
         return _Params(weights, means, cov, prec_chol)
 
     # ------------------------------------------------------------------- fit
@@ -452,7 +479,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         random_state = _check_random_state(self.random_state)
         use_blas = self._use_blas(n_features)
-        stats = empty_statistics(self.covariance_type, self.n_components, n_features)
+        stats = self._loop_statistics(n_features, source.dtype)
 
         best = None
         max_lower_bound = -np.inf
@@ -467,8 +494,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                         None if partitions is None else partitions[init])
                     lower_bound = -np.inf
                 else:
-                    params = _Params(self.weights_, self.means_, self.covariances_,
-                                     self.precisions_cholesky_)
+                    # copies: the loop writes into its parameters' buffers,
+                    # and a failed fit must leave the attributes as they were
+                    dtype = source.dtype
+                    params = _Params(self.weights_, self.means_,
+                                     np.array(self.covariances_, dtype=dtype),
+                                     np.array(self.precisions_cholesky_, dtype=dtype))
                     lower_bound = self.lower_bound_
                 lower_bounds = []
                 converged = False

@@ -24,7 +24,7 @@ def _ill_defined(component, dtype):
 
 
 def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
-                               reg_covar, dtype):
+                               reg_covar, dtype, out=None):
     """Weights, means and covariances from one pass's statistics.
 
     The statistics' second moments are centred on ``centers`` (the means the
@@ -36,36 +36,51 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
     As scikit-learn, ``N_k`` gets ``10 * eps`` added so empty components
     give finite means.
 
+    Parameters
+    ----------
+    out : ndarray of ``dtype``, optional
+        'full' and 'tied': where to write the covariances (shape as
+        returned).  It may share memory with ``S2``: each matrix is read
+        before its own slot is written, so the EM loop can reuse one
+        buffer for the statistics and the covariances.
+
     Returns
     -------
     nk : ndarray (K,) float64
     means : ndarray (K, d) float64
-    covariances : ndarray, float64, shape per covariance_type
+    covariances : ndarray, shape per covariance_type; ``dtype`` for 'full'
+        and 'tied', float64 otherwise
     """
     K, d = S1.shape
     nk = N + 10 * np.finfo(dtype).eps
     means = S1 / nk[:, None]
+    diag = np.arange(d), np.arange(d)
     if covariance_type == "full":
         centers = np.asarray(centers, dtype=np.float64)
         s = S1 - N[:, None] * centers
         delta = means - centers
+        S2 = S2.reshape(K, d, d)
+        cov = np.empty((K, d, d), dtype=dtype) if out is None else out
         # one component at a time: temporaries of d x d, not K x d x d
-        cov = np.empty((K, d, d))
+        tmp = np.empty((d, d))
         for k in range(K):
             ds = np.outer(delta[k], s[k])
-            np.subtract(S2.reshape(K, d, d)[k], ds, out=cov[k])
-            cov[k] -= ds.T
-            cov[k] += N[k] * np.outer(delta[k], delta[k])
-            cov[k] /= nk[k]
-        cov[:, np.arange(d), np.arange(d)] += reg_covar
+            np.subtract(S2[k], ds, out=tmp)
+            tmp -= ds.T
+            tmp += N[k] * np.outer(delta[k], delta[k])
+            tmp /= nk[k]
+            tmp[diag] += reg_covar
+            cov[k] = tmp
     elif covariance_type == "tied":
         c = np.asarray(center, dtype=np.float64)
         s = S1 - N[:, None] * c
         delta = means - c
-        cov = (S2.reshape(d, d) - delta.T @ s - s.T @ delta
+        tmp = (S2.reshape(d, d) - delta.T @ s - s.T @ delta
                + (N[:, None] * delta).T @ delta)
-        cov /= nk.sum()
-        cov[np.arange(d), np.arange(d)] += reg_covar
+        tmp /= nk.sum()
+        tmp[diag] += reg_covar
+        cov = np.empty((d, d), dtype=dtype) if out is None else out
+        cov[...] = tmp
     else:
         centers = np.asarray(centers, dtype=np.float64)
         s = S1 - N[:, None] * centers
@@ -78,28 +93,33 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
     return nk, means, cov
 
 
-def precision_cholesky(covariances, covariance_type, dtype):
+def precision_cholesky(covariances, covariance_type, dtype, out=None):
     """Upper-triangular ``P`` with ``P P^T = Sigma^-1`` (scikit-learn's layout).
 
-    Raises a ValueError naming the component whose covariance is not
-    positive definite.
+    ``out`` ('full'/'tied'): an array shaped as ``covariances`` to write
+    ``P`` into, one component at a time (the EM loop passes the previous
+    iteration's factors, which the pass has consumed).  Raises a ValueError
+    naming the component whose covariance is not positive definite.
     """
     if covariance_type in ("full", "tied"):
-        covs = covariances[None] if covariance_type == "tied" else covariances
+        tied = covariance_type == "tied"
+        covs = covariances[None] if tied else covariances
         d = covs.shape[-1]
-        out = np.empty_like(covs)
+        if out is None:
+            out = np.empty_like(covs)
+        elif tied:
+            out = out[None]
         eye = np.eye(d, dtype=covs.dtype)
         for k, cov in enumerate(covs):
             if not np.all(np.isfinite(cov)):
-                raise _ill_defined(None if covariance_type == "tied" else k, dtype)
+                raise _ill_defined(None if tied else k, dtype)
             try:
                 cov_chol = linalg.cholesky(cov, lower=True, check_finite=False)
             except linalg.LinAlgError:
-                raise _ill_defined(None if covariance_type == "tied" else k,
-                                   dtype) from None
+                raise _ill_defined(None if tied else k, dtype) from None
             out[k] = linalg.solve_triangular(cov_chol, eye, lower=True,
                                              check_finite=False).T
-        return out[0] if covariance_type == "tied" else out
+        return out[0] if tied else out
     bad = ~(covariances > 0) | ~np.isfinite(covariances)
     if np.any(bad):
         k = int(np.argwhere(bad.reshape(bad.shape[0], -1).any(axis=1))[0, 0])
@@ -107,15 +127,22 @@ def precision_cholesky(covariances, covariance_type, dtype):
     return 1.0 / np.sqrt(covariances)
 
 
-def precision_cholesky_from_precisions(precisions, covariance_type):
+def _per_matrix(arrays, covariance_type, dtype, fn):
+    """``fn`` on each d x d matrix of a 'full' stack (or the 'tied' matrix),
+    written into one new array of ``dtype``: temporaries stay d x d."""
+    mats = arrays[None] if covariance_type == "tied" else arrays
+    out = np.empty(mats.shape, dtype=dtype)
+    for k, m in enumerate(mats):
+        out[k] = fn(m)
+    return out[0] if covariance_type == "tied" else out
+
+
+def precision_cholesky_from_precisions(precisions, covariance_type, dtype=np.float64):
     """``P`` from precision matrices: P = J chol(J Lambda J) J (J reverses order)."""
-    if covariance_type == "full":
-        return np.stack([np.flipud(np.fliplr(linalg.cholesky(
-            np.flipud(np.fliplr(p)), lower=True))) for p in precisions])
-    if covariance_type == "tied":
-        return np.flipud(np.fliplr(linalg.cholesky(
-            np.flipud(np.fliplr(precisions)), lower=True)))
-    return np.sqrt(precisions)
+    if covariance_type in ("full", "tied"):
+        return _per_matrix(precisions, covariance_type, dtype, lambda p: np.flipud(
+            np.fliplr(linalg.cholesky(np.flipud(np.fliplr(p)), lower=True))))
+    return np.sqrt(precisions).astype(dtype)
 
 
 def precisions_from_cholesky(prec_chol, covariance_type):
@@ -127,25 +154,28 @@ def precisions_from_cholesky(prec_chol, covariance_type):
     return prec_chol ** 2
 
 
-def covariances_from_cholesky(prec_chol, covariance_type):
+def covariances_from_cholesky(prec_chol, covariance_type, dtype=np.float64):
     """``Sigma = (P P^T)^-1`` (used when starting from ``precisions_init``)."""
     if covariance_type in ("full", "tied"):
-        pc = prec_chol[None] if covariance_type == "tied" else prec_chol
-        d = pc.shape[-1]
-        eye = np.eye(d)
-        # P^-1 is upper triangular; Sigma = P^-T P^-1
-        inv = np.stack([linalg.solve_triangular(p.astype(np.float64), eye, lower=False)
-                        for p in pc])
-        cov = np.matmul(np.swapaxes(inv, 1, 2), inv)
-        return cov[0] if covariance_type == "tied" else cov
-    return 1.0 / prec_chol.astype(np.float64) ** 2
+        eye = np.eye(prec_chol.shape[-1])
+
+        def cov(p):
+            # P^-1 is upper triangular; Sigma = P^-T P^-1
+            inv = linalg.solve_triangular(p.astype(np.float64), eye, lower=False)
+            return inv.T @ inv
+
+        return _per_matrix(prec_chol, covariance_type, dtype, cov)
+    return (1.0 / prec_chol.astype(np.float64) ** 2).astype(dtype)
 
 
 def log_det_cholesky(prec_chol, covariance_type, n_features):
     """``log |P_k|`` per component (float64)."""
-    pc = np.asarray(prec_chol, dtype=np.float64)
+    # the diagonals only are converted: a float64 copy of float32 'full'
+    # factors would be twice the model's size
     if covariance_type == "full":
-        return np.log(np.diagonal(pc, axis1=1, axis2=2)).sum(axis=1)
+        diag = np.diagonal(prec_chol, axis1=1, axis2=2).astype(np.float64)
+        return np.log(diag).sum(axis=1)
+    pc = np.asarray(prec_chol, dtype=np.float64)
     if covariance_type == "tied":
         return np.log(np.diag(pc)).sum()
     if covariance_type == "diag":

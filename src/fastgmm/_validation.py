@@ -315,9 +315,12 @@ def check_array_like_or_none(value, name, owner="GaussianMixture"):
 
 
 def _as_float_array(value, name, shape):
-    """``value`` as a finite float64 array of ``shape`` (scikit-learn's messages)."""
+    """``value`` as a finite float64 array of ``shape`` (scikit-learn's messages).
+
+    Not copied when it already is one: fit only reads it, and a 'full'
+    ``precisions_init`` is as large as the fitted model."""
     try:
-        arr = np.array(value, dtype=np.float64)
+        arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"The parameter '{name}' must be a numeric array: "
                          f"{exc}") from None
