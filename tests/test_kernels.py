@@ -365,6 +365,28 @@ def test_vector_exp_matches_numpy():
     assert np.all(out >= 0.0) and np.all(out <= np.exp(-708.3)) and out[2] == 0.0
 
 
+def test_vector_expf_matches_exact():
+    """The float kernels' exp (float32 data's log-sum-exp terms, x <= 0) is
+    within 2 float32 ulp of the exact value down to float's normal range,
+    and at most FLT_MIN below it (0 at -inf)."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-87.3, 0.0, 200_000),
+                        rng.uniform(-10.0, 0.0, 200_000),
+                        [0.0, -0.0, -1e-30, -0.34657, -0.34658, -87.3]]).astype(np.float32)
+    out = np.empty_like(x)
+    _em.vector_expf(x, out)
+    assert out.dtype == np.float32
+    exact = np.exp(x.astype(np.float64))
+    ulp = np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(out - exact) / ulp) <= 2.0
+    assert np.all(out[-6:-3] == 1.0)
+    special = np.array([-87.4, -100.0, -np.inf], dtype=np.float32)
+    out = np.empty_like(special)
+    _em.vector_expf(special, out)
+    tiny = np.finfo(np.float32).tiny
+    assert np.all(out >= 0.0) and np.all(out <= tiny) and out[2] == 0.0
+
+
 @pytest.mark.parametrize("use_blas", [True, False], ids=["blas", "loops"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 @pytest.mark.parametrize("covariance_type", TYPES)

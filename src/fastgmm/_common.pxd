@@ -4,6 +4,11 @@ ctypedef fused floating:
     float
     double
 
+# The element type of a feature-major copy (independent of the data's).
+ctypedef fused copy_t:
+    float
+    double
+
 cdef enum:
     # Rows per chunk.  Fixed, so the grouping of rows (and hence the
     # rounding) never depends on the thread count; 256 rows keep a chunk's
@@ -13,6 +18,9 @@ cdef enum:
     # line more than a chunk, so its d feature rows do not all map to the
     # same two L1 sets (a 2 KiB stride thrashes them from ~24 features on).
     FEATURE_LD = CHUNK_SIZE + 8
+    # The same for float copies: 17 cache lines (a stride of 16.5 would
+    # split every other row's vector loads across two lines).
+    FEATURE_LD_F = CHUNK_SIZE + 16
     # Upper bound on per-block accumulators (more blocks = better balance).
     MAX_BLOCKS = 64
 
@@ -62,10 +70,10 @@ cdef inline Py_ssize_t stripe_stop(Py_ssize_t b, Py_ssize_t n_chunks,
 
 
 cdef inline void transpose_chunk(const floating* X, Py_ssize_t C, Py_ssize_t Cp,
-                                 Py_ssize_t d, double* XT, Py_ssize_t ld) noexcept nogil:
+                                 Py_ssize_t d, copy_t* XT, Py_ssize_t ld) noexcept nogil:
     """The feature-major copy the component-major kernels read: XT[l ld + i]
-    = X[i d + l] in double for the C rows of a chunk, 0 for the padding rows
-    C..Cp."""
+    = X[i d + l] (in XT's type) for the C rows of a chunk, 0 for the
+    padding rows C..Cp."""
     cdef Py_ssize_t i, l
     for i in range(C):
         for l in range(d):

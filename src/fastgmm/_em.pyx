@@ -36,15 +36,17 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport (floating, CHUNK_SIZE, FEATURE_LD, pow2_blocks, stripe_first,
-                      stripe_stop, transpose_chunk)
+from ._common cimport (floating, CHUNK_SIZE, FEATURE_LD, FEATURE_LD_F, pow2_blocks,
+                      stripe_first, stripe_stop, transpose_chunk)
 
 cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
     double fg_exp(double x)
+    float fg_expf(float x)
 
-from ._tiles cimport (FG_SMALL_D, FG_TILE_SHIFT, FG_TILE_SCALE, FG_QDIAG_KB,
-                      fg_tile_q, fg_tile_qdiag, fg_scatter_lower)
+from ._tiles cimport (FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, FG_TILE_SCALE,
+                      FG_QDIAG_KB, fg_tile_q, fg_tile_qdiag, fg_scatter_lower,
+                      fg_tile_q_f, fg_scatter_lower_f)
 
 # Per-block accumulators may use this much memory, or 1/BLOCK_BUDGET_FRACTION
 # of the input if that is larger: fit's extra memory must stay a few percent
@@ -67,8 +69,11 @@ if SMALL_D != FG_SMALL_D:
 # moments).
 DEF WIDE_D = 64
 # Rows the component-major E-step keeps in registers at once (one AVX-512
-# or two AVX2 registers of doubles); its scratch is padded to a multiple of it.
-DEF ROW_TILE = 8
+# register of floats, two of doubles); its scratch is padded to a multiple
+# of it.
+DEF ROW_TILE = 16
+if ROW_TILE != FG_ROW_TILE:
+    raise ImportError("fastgmm: ROW_TILE in _em.pyx differs from FG_ROW_TILE in _tiles.h")
 # The small-d 'full' scatter gathers the rows with r_ik != 0 from this many
 # features on (when they are at most half of the chunk).
 DEF GATHER_MIN_FEATURES = 10
@@ -250,13 +255,14 @@ cdef enum:
 DEF LANES = 32
 
 
-cdef inline double _lanes(int mode, const double* a, const double* b, double m,
+cdef inline double _lanes(int mode, const floating* a, const floating* b, double m,
                           Py_ssize_t n) noexcept nogil:
     """A sum over i < n (``mode``: LANE_SUM, LANE_DOT or LANE_WSQ) in LANES
     interleaved partial sums (the tail i >= n - n % LANES goes to the
     first), combined pairwise as a fixed tree: the order is fixed by the
     code, not by the compiler or the thread count.  Always inlined with a
-    literal ``mode``, so the mode tests compile away."""
+    literal ``mode``, so the mode tests compile away.  float terms are
+    summed in double as well."""
     cdef double s[LANES]
     cdef double t
     cdef Py_ssize_t i, l, w, nl = n - n % LANES
@@ -267,7 +273,7 @@ cdef inline double _lanes(int mode, const double* a, const double* b, double m,
             if mode == LANE_SUM:
                 s[l] = s[l] + a[i + l]
             elif mode == LANE_DOT:
-                s[l] = s[l] + a[i + l] * b[i + l]
+                s[l] = s[l] + <double> a[i + l] * b[i + l]
             else:
                 t = b[i + l] - m
                 s[l] = s[l] + a[i + l] * t * t
@@ -275,7 +281,7 @@ cdef inline double _lanes(int mode, const double* a, const double* b, double m,
         if mode == LANE_SUM:
             s[0] = s[0] + a[i]
         elif mode == LANE_DOT:
-            s[0] = s[0] + a[i] * b[i]
+            s[0] = s[0] + <double> a[i] * b[i]
         else:
             t = b[i] - m
             s[0] = s[0] + a[i] * t * t
@@ -384,6 +390,7 @@ cdef double _small_estep(
     cdef Py_ssize_t i, k, a, b, nz
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double wi, t, ll = 0.0
+    cdef bint gather
     cdef double mk[SMALL_D]
     cdef double s1[WIDE_D]
     cdef double s2[WIDE_D]
@@ -440,7 +447,7 @@ cdef double _small_estep(
         # log-sum-exp was NaN (every density zero at the origin).
         for i in range(C, Cp):
             e[i] = 0.0
-        accN[k] += _lanes(LANE_SUM, e, NULL, 0.0, C)
+        accN[k] += _lanes(LANE_SUM, e, <double*> NULL, 0.0, C)
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
             nz = 0
             for i in range(C):
@@ -463,8 +470,16 @@ cdef double _small_estep(
                     accS1[k * d + a] += s1[a]
                     accS2[k * d + a] += s2[a]
                 continue
-        for a in range(d):
-            accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD, 0.0, C)
+        nz = 0
+        if cov_type == COV_FULL and d >= GATHER_MIN_FEATURES:
+            for i in range(C):
+                nz += e[i] != 0.0
+        # Gathering pays from about 10 features (measured: separated
+        # blobs, 300,000 rows, K=16: d=8 40 -> 43 ms a pass, d=12 68 -> 58).
+        gather = cov_type == COV_FULL and d >= GATHER_MIN_FEATURES and 2 * nz <= C
+        if not gather:
+            for a in range(d):
+                accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD, 0.0, C)
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
             for a in range(d):
                 accS2[k * d + a] += _lanes(LANE_WSQ, e, XT + a * FEATURE_LD,
@@ -472,34 +487,137 @@ cdef double _small_estep(
         elif cov_type == COV_FULL:
             for a in range(d):
                 mk[a] = means[k * d + a]
-            nz = 0
-            if d >= GATHER_MIN_FEATURES:
-                for i in range(C):
-                    nz += e[i] != 0.0
-            # Gathering pays from about 10 features (measured: separated
-            # blobs, 300,000 rows, K=16: d=8 40 -> 43 ms a pass, d=12 68 -> 58).
-            if 2 * nz > C or d < GATHER_MIN_FEATURES:
+            if not gather:
                 for a in range(d):
                     for i in range(Cp):
                         Dm[a * FEATURE_LD + i] = XT[a * FEATURE_LD + i] - mk[a]
                 fg_scatter_lower(e, Dm, FEATURE_LD, Cp, <int> d, accS2 + k * _tri(d))
             elif nz > 0:
-                # Most r_ik are exactly 0 (separated clusters): scatter only
-                # the other rows, gathered (with their r in mx) and padded
-                # with zero rows; the rest would add exact zeros.
+                # Most r_ik are exactly 0 (separated clusters): the first
+                # moments and the scatter over the other rows only (gathered
+                # with their r in mx, padded with zero rows); the rest would
+                # add exact zeros.
+                for a in range(d):
+                    s1[a] = 0.0
                 nz = 0
                 for i in range(C):
                     if e[i] != 0.0:
                         mx[nz] = e[i]
                         for a in range(d):
+                            s1[a] = s1[a] + e[i] * XT[a * FEATURE_LD + i]
                             Dm[a * FEATURE_LD + nz] = XT[a * FEATURE_LD + i] - mk[a]
                         nz += 1
+                for a in range(d):
+                    accS1[k * d + a] += s1[a]
                 b = (nz + ROW_TILE - 1) // ROW_TILE * ROW_TILE
                 for i in range(nz, b):
                     mx[i] = 0.0
                     for a in range(d):
                         Dm[a * FEATURE_LD + i] = 0.0
                 fg_scatter_lower(mx, Dm, FEATURE_LD, b, <int> d, accS2 + k * _tri(d))
+    return ll
+
+
+cdef double _small_estep_full_f(
+    const float* X,             # IN (C, d)
+    const float* sw,            # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const float* means,         # IN (K, d) means = centres m_k
+    const float* prec,          # IN (K, d, d) upper P_k
+    const double* log_norm,     # IN (K,)
+    float* T,                   # scratch (K + 2) * CHUNK_SIZE + 2d * FEATURE_LD_F
+    double* accN,               # IN/OUT (K,)
+    double* accS1,              # IN/OUT (K, d)
+    double* accS2,              # IN/OUT (K, d(d+1)/2) packed lower triangles
+) noexcept nogil:
+    """``_small_estep`` for 'full' float32 data, d <= SMALL_D, in float:
+    the same steps on float tiles (twice the rows per SIMD register), with
+    float exp; the log-likelihood and every sum over rows (N, S1 and the
+    scatter's lane sums) are accumulated in double."""
+    cdef Py_ssize_t i, k, a, b, l, nz
+    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+    cdef double wi, ll = 0.0
+    cdef float Pk[SMALL_D * SMALL_D]
+    cdef float mk[SMALL_D]
+    cdef double s1[SMALL_D]
+    cdef float* XT = T                              # (d, CHUNK) x^T
+    cdef float* E = XT + d * FEATURE_LD_F             # (K, CHUNK) log p, then r
+    cdef float* mx = E + K * CHUNK_SIZE             # (CHUNK,) row max
+    cdef float* tot = mx + CHUNK_SIZE               # (CHUNK,) sum_k e, then s/sum
+    cdef float* Dm = tot + CHUNK_SIZE               # (d, CHUNK) x - m_k
+    cdef float* e
+
+    transpose_chunk(X, C, Cp, d, XT, FEATURE_LD_F)
+    for k in range(K):
+        for l in range(d):
+            mk[l] = means[k * d + l]
+            for a in range(d):
+                Pk[l * d + a] = prec[k * d * d + l * d + a]
+        fg_tile_q_f(XT, FEATURE_LD_F, Pk, mk, Cp, <int> d, <float> log_norm[k], 1.0,
+                    E + k * CHUNK_SIZE, NULL)
+    for i in range(Cp):
+        mx[i] = E[i]
+        tot[i] = 0.0
+    for k in range(1, K):
+        e = E + k * CHUNK_SIZE
+        for i in range(Cp):
+            mx[i] = e[i] if e[i] > mx[i] else mx[i]
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(Cp):
+            e[i] = fg_expf(e[i] - mx[i])
+            tot[i] = tot[i] + e[i]
+    for i in range(C):
+        wi = sw[i] if sw != NULL else 1.0
+        if mx[i] == -INFINITY:
+            for k in range(K):
+                E[k * CHUNK_SIZE + i] = 0.0
+            tot[i] = 0.0
+            ll += -INFINITY if wi > 0 else 0.0
+            continue
+        if wi != 0.0:
+            ll += wi * (<double> mx[i] + log(<double> tot[i]))
+        tot[i] = <float> wi / tot[i]
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            e[i] = e[i] * tot[i]
+        for i in range(C, Cp):
+            e[i] = 0.0
+        accN[k] += _lanes(LANE_SUM, e, <float*> NULL, 0.0, C)
+        for a in range(d):
+            mk[a] = means[k * d + a]
+        nz = 0
+        if d >= GATHER_MIN_FEATURES:
+            for i in range(C):
+                nz += e[i] != 0.0
+        if 2 * nz > C or d < GATHER_MIN_FEATURES:
+            for a in range(d):
+                accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD_F, 0.0, C)
+            for a in range(d):
+                for i in range(Cp):
+                    Dm[a * FEATURE_LD_F + i] = XT[a * FEATURE_LD_F + i] - mk[a]
+            fg_scatter_lower_f(e, Dm, FEATURE_LD_F, Cp, <int> d, accS2 + k * _tri(d))
+        elif nz > 0:
+            # the rows with r_ik != 0 only, as _small_estep
+            for a in range(d):
+                s1[a] = 0.0
+            nz = 0
+            for i in range(C):
+                if e[i] != 0.0:
+                    mx[nz] = e[i]
+                    for a in range(d):
+                        s1[a] = s1[a] + <double> e[i] * XT[a * FEATURE_LD_F + i]
+                        Dm[a * FEATURE_LD_F + nz] = XT[a * FEATURE_LD_F + i] - mk[a]
+                    nz += 1
+            for a in range(d):
+                accS1[k * d + a] += s1[a]
+            b = (nz + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+            for i in range(nz, b):
+                mx[i] = 0.0
+                for a in range(d):
+                    Dm[a * FEATURE_LD_F + i] = 0.0
+            fg_scatter_lower_f(mx, Dm, FEATURE_LD_F, b, <int> d, accS2 + k * _tri(d))
     return ll
 
 
@@ -1007,6 +1125,13 @@ cdef int _accumulate(
                 i0 = c * CHUNK_SIZE
                 i1 = min(i0 + CHUNK_SIZE, n)
                 C = i1 - i0
+                if floating is float:
+                    if mode == RESP_ESTEP and small and cov_type == COV_FULL:
+                        blk[0] += _small_estep_full_f(
+                            Xp + i0 * d, swp + i0 if swp != NULL else NULL, C, d, K,
+                            mp, pp, lnp, <float*> logp, blk + 1, blk + 1 + K,
+                            blk + 1 + K + K * d)
+                        continue
                 if mode == RESP_ESTEP and small:
                     blk[0] += _small_estep(
                         cov_type, Xp + i0 * d, swp + i0 if swp != NULL else NULL,
@@ -1500,6 +1625,16 @@ def predict(
                               rsp + i0 * K if rsp != NULL else NULL)
 
     free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
+
+
+def vector_expf(const float[::1] x, float[::1] out):
+    """out = exp(x) for x <= 0 with the float kernels' exp (for tests)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    if out.shape[0] != n:
+        raise ValueError("out must have the shape of x")
+    with nogil:
+        for i in range(n):
+            out[i] = fg_expf(x[i])
 
 
 def vector_exp(const double[::1] x, double[::1] out):

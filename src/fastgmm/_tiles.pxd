@@ -18,3 +18,9 @@ cdef extern from "_tiles.h" nogil:
                        Py_ssize_t lde)
     void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,
                           Py_ssize_t Cp, int d, double* S)
+    # float versions (float32 data); the scatter still sums into double
+    void fg_tile_q_f(const float* A, Py_ssize_t ld, const float* P,
+                     const float* m, Py_ssize_t Cp, int d, float lnk, float scale,
+                     float* e, float* Y)
+    void fg_scatter_lower_f(const float* e, const float* D, Py_ssize_t ld,
+                            Py_ssize_t Cp, int d, double* S)

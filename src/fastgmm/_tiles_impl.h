@@ -1,0 +1,354 @@
+/* The kernels of _tiles.h for one element type, included once per type.
+ *
+ * The includer defines:
+ *   FG_T          element type of the rows, factors and log-densities
+ *   FG_NAME(x)    the name of kernel x for this type (x, or x##_f)
+ *   FG_QDIAG      1 to instantiate fg_tile_qdiag (double only)
+ * and, when FG_TILES_SIMD is set, the vector of FG_VL elements FG_V with
+ * FG_LOAD, FG_STORE, FG_SET1, FG_ZERO, FG_ADD, FG_SUB, FG_MUL, FG_FMADD and
+ * FG_HSUM (its lanes summed in double, in a fixed order).
+ * Scatter sums always land in double S; the order of every sum is fixed by
+ * this code (see _tiles.h). */
+
+FG_ALWAYS_INLINE void FG_NAME(fg_tile_q_generic_d)(const FG_T *A, ptrdiff_t ld,
+                                                   const FG_T *P, const FG_T *m,
+                                                   ptrdiff_t Cp, int d, FG_T lnk,
+                                                   FG_T scale, FG_T *e, FG_T *Y)
+{
+    FG_T Pl[FG_SMALL_D * FG_SMALL_D], ml[FG_SMALL_D];
+    FG_T yv[FG_GENERIC_TILE], qv[FG_GENERIC_TILE];
+    int j, l, ii;
+    ptrdiff_t i0;
+    for (j = 0; j < d; j++)
+        ml[j] = m[j];
+    for (j = 0; j < d * d; j++)
+        Pl[j] = P[j];
+    for (i0 = 0; i0 < Cp; i0 += FG_GENERIC_TILE) {
+        for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+            qv[ii] = 0;
+        for (j = 0; j < d; j++) {
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                yv[ii] = (A[i0 + ii] - ml[0]) * Pl[j];
+            for (l = 1; l <= j; l++)
+                for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                    yv[ii] = yv[ii] + (A[l * ld + i0 + ii] - ml[l]) * Pl[l * d + j];
+            if (Y != NULL)
+                for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                    Y[j * ld + i0 + ii] = yv[ii];
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                qv[ii] = qv[ii] + yv[ii] * yv[ii];
+        }
+        for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+            e[i0 + ii] = lnk - (FG_T) 0.5 * qv[ii] * scale;
+    }
+}
+
+#if FG_QDIAG
+/* fg_tile_qdiag for nk <= FG_QDIAG_KB components: component c has centre
+ * m + c d, scales P + c d (SCALE only), lnk[c], scale[c] and output
+ * e + c lde. */
+FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_generic_k)(
+    int mode, int nk, const FG_T *A, ptrdiff_t ld, const FG_T *P, const FG_T *m,
+    ptrdiff_t Cp, int d, const FG_T *lnk, const FG_T *scale, FG_T *e, ptrdiff_t lde)
+{
+    FG_T qv[FG_QDIAG_KB][FG_GENERIC_TILE];
+    int j, c, ii;
+    ptrdiff_t i0;
+    for (i0 = 0; i0 < Cp; i0 += FG_GENERIC_TILE) {
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                qv[c][ii] = 0;
+        for (j = 0; j < d; j++)
+            for (c = 0; c < nk; c++)
+                for (ii = 0; ii < FG_GENERIC_TILE; ii++) {
+                    FG_T t = A[j * ld + i0 + ii] - m[c * d + j];
+                    if (mode == FG_TILE_SCALE)
+                        t = t * P[c * d + j];
+                    qv[c][ii] = qv[c][ii] + t * t;
+                }
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                e[c * lde + i0 + ii] = lnk[c] - (FG_T) 0.5 * qv[c][ii] * scale[c];
+    }
+}
+#endif
+
+/* Packed lower triangle S += sum_i e_i D_i D_i^T over Cp rows (a multiple of
+ * FG_ROW_TILE, which FG_GENERIC_TILE and the SIMD versions' FG_VL divide;
+ * padding rows must have e = 0): S[a(a+1)/2 + b] += sum_i (e_i D_ai) D_bi for b <= a.  Here
+ * the entries b <= a of each a are summed together in FG_LANES interleaved
+ * partial sums, combined in double as ((s0 + s1) + (s2 + s3)); the SIMD
+ * versions use FG_VL lanes (fg_hsum). */
+FG_ALWAYS_INLINE void FG_NAME(fg_scatter_lower_generic_d)(const FG_T *e, const FG_T *D,
+                                                          ptrdiff_t ld, ptrdiff_t Cp,
+                                                          int d, double *S)
+{
+    FG_T acc[FG_SMALL_D][FG_LANES];
+    int a, b, ll;
+    ptrdiff_t i;
+    for (a = 0; a < d; a++) {
+        for (b = 0; b <= a; b++)
+            for (ll = 0; ll < FG_LANES; ll++)
+                acc[b][ll] = 0;
+        for (i = 0; i < Cp; i += FG_LANES)
+            for (b = 0; b <= a; b++)
+                for (ll = 0; ll < FG_LANES; ll++)
+                    acc[b][ll] = acc[b][ll] + (e[i + ll] * D[a * ld + i + ll]) * D[b * ld + i + ll];
+        for (b = 0; b <= a; b++)
+            S[a * (a + 1) / 2 + b] += ((double) acc[b][0] + (double) acc[b][1])
+                                      + ((double) acc[b][2] + (double) acc[b][3]);
+    }
+}
+
+#ifdef FG_TILES_SIMD
+/* SIMD versions of the same kernels (the portable build keeps the loops
+ * above; the builds may differ in the last bits). */
+
+/* fg_tile_q, FG_TILE_TRI: FG_VL rows per register and their d centred
+ * features, so each P_lj is one broadcast and one FMA; q sums the even and
+ * the odd j separately (two dependency chains), then adds them.
+ * FG_TILE_SHIFT/SCALE: fg_tile_qdiag_simd_k. */
+FG_ALWAYS_INLINE void FG_NAME(fg_tile_q_simd_d)(const FG_T *A, ptrdiff_t ld,
+                                                const FG_T *P, const FG_T *m,
+                                                ptrdiff_t Cp, int d, FG_T lnk,
+                                                FG_T scale, FG_T *e, FG_T *Y)
+{
+    FG_T Pl[FG_SMALL_D * FG_SMALL_D], ml[FG_SMALL_D];
+    const FG_V vlnk = FG_SET1(lnk), vscale = FG_SET1(scale);
+    const FG_V half = FG_SET1((FG_T) 0.5);
+    int j, l;
+    ptrdiff_t i0;
+    for (j = 0; j < d * d; j++)
+        Pl[j] = P[j];
+    for (j = 0; j < d; j++)
+        ml[j] = m[j];
+    /* y_j is computed JB columns at a time from the centred tile: with
+     * d <= 8 one column (the d features stay in registers), above it
+     * four (each A_l load then feeds up to four FMAs).  Either way
+     * y_j = A_0 P_0j + A_1 P_1j + ... in increasing l. */
+    const int JB = d > 8 ? 4 : 1;
+    for (i0 = 0; i0 < Cp; i0 += FG_VL) {
+        FG_V a[FG_SMALL_D], q[2];
+        int j0, jj;
+        q[0] = FG_ZERO();
+        q[1] = FG_ZERO();
+#pragma GCC unroll 16
+        for (l = 0; l < d; l++)
+            a[l] = FG_SUB(FG_LOAD(A + l * ld + i0), FG_SET1(ml[l]));
+#pragma GCC unroll 16
+        for (j0 = 0; j0 < d; j0 += JB) {
+            FG_V y[4];
+#pragma GCC unroll 16
+            for (l = 0; l < j0 + JB && l < d; l++) {
+#pragma GCC unroll 4
+                for (jj = 0; jj < JB; jj++) {
+                    j = j0 + jj;
+                    if (j < d && l <= j)
+                        y[jj] = l == 0 ? FG_MUL(a[0], FG_SET1(Pl[j]))
+                                       : FG_FMADD(a[l], FG_SET1(Pl[l * d + j]), y[jj]);
+                }
+            }
+#pragma GCC unroll 4
+            for (jj = 0; jj < JB; jj++) {
+                j = j0 + jj;
+                if (j < d) {
+                    if (Y != NULL)
+                        FG_STORE(Y + j * ld + i0, y[jj]);
+                    q[j & 1] = FG_FMADD(y[jj], y[jj], q[j & 1]);
+                }
+            }
+        }
+        FG_STORE(e + i0, FG_SUB(vlnk, FG_MUL(
+            FG_MUL(half, FG_ADD(q[0], q[1])), vscale)));
+    }
+}
+
+#if FG_QDIAG
+/* fg_tile_qdiag: FG_VL rows per register; each A_j load feeds the nk
+ * components' sums (independent dependency chains). */
+FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_simd_k)(
+    int mode, int nk, const FG_T *A, ptrdiff_t ld, const FG_T *P, const FG_T *m,
+    ptrdiff_t Cp, int d, const FG_T *lnk, const FG_T *scale, FG_T *e, ptrdiff_t lde)
+{
+    const FG_V half = FG_SET1((FG_T) 0.5);
+    int j, c;
+    ptrdiff_t i;
+    for (i = 0; i < Cp; i += FG_VL) {
+        FG_V q[FG_QDIAG_KB];
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            q[c] = FG_ZERO();
+        for (j = 0; j < d; j++) {
+            const FG_V x = FG_LOAD(A + j * ld + i);
+#pragma GCC unroll 4
+            for (c = 0; c < nk; c++) {
+                FG_V t = FG_SUB(x, FG_SET1(m[c * d + j]));
+                if (mode == FG_TILE_SCALE)
+                    t = FG_MUL(t, FG_SET1(P[c * d + j]));
+                q[c] = FG_FMADD(t, t, q[c]);
+            }
+        }
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            FG_STORE(e + c * lde + i, FG_SUB(FG_SET1(lnk[c]), FG_MUL(
+                FG_MUL(half, q[c]), FG_SET1(scale[c]))));
+    }
+}
+#endif
+
+/* fg_scatter_lower, triangle part: rows a and dim-1-a of the triangle of
+ * features off..off+dim-1 (dim <= 8) together: dim + 1 accumulators of
+ * FG_VL lanes each, so the FMAs of one pass over the rows are independent
+ * and each D_b is loaded once for both rows. */
+FG_ALWAYS_INLINE void FG_NAME(fg_scatter_tri_simd)(const FG_T *e, const FG_T *D,
+                                                   ptrdiff_t ld, ptrdiff_t Cp, int off,
+                                                   int dim, double *S)
+{
+    int a, a2, b, nb;
+    ptrdiff_t i;
+#pragma GCC unroll 4
+    for (a = 0; a < (dim + 1) / 2; a++) {
+        FG_V acc[9];
+        a2 = dim - 1 - a;
+        nb = a2 == a ? a + 1 : dim + 1;   /* b <= a, then b <= a2 */
+#pragma GCC unroll 9
+        for (b = 0; b < nb; b++)
+            acc[b] = FG_ZERO();
+        for (i = 0; i < Cp; i += FG_VL) {
+            const FG_V ei = FG_LOAD(e + i);
+            const FG_V w = FG_MUL(ei, FG_LOAD(D + (off + a) * ld + i));
+            const FG_V w2 = FG_MUL(ei, FG_LOAD(D + (off + a2) * ld + i));
+#pragma GCC unroll 8
+            for (b = 0; b <= a2; b++) {
+                const FG_V db = FG_LOAD(D + (off + b) * ld + i);
+                if (b <= a && a2 != a)
+                    acc[b] = FG_FMADD(w, db, acc[b]);
+                acc[(a2 == a ? 0 : a + 1) + b] = FG_FMADD(
+                    w2, db, acc[(a2 == a ? 0 : a + 1) + b]);
+            }
+        }
+#pragma GCC unroll 9
+        for (b = 0; b < nb; b++) {
+            int row = off + (b <= a && a2 != a ? a : a2);
+            int col = off + (b <= a && a2 != a ? b : b - (a2 == a ? 0 : a + 1));
+            S[row * (row + 1) / 2 + col] += FG_HSUM(acc[b]);
+        }
+    }
+}
+
+/* fg_scatter_lower, rectangle part: entries (a, 0..7) of one row a >= 8. */
+FG_ALWAYS_INLINE void FG_NAME(fg_scatter_rect_simd)(const FG_T *e, const FG_T *D,
+                                                    ptrdiff_t ld, ptrdiff_t Cp, int a,
+                                                    double *S)
+{
+    FG_V acc[8];
+    int b;
+    ptrdiff_t i;
+#pragma GCC unroll 8
+    for (b = 0; b < 8; b++)
+        acc[b] = FG_ZERO();
+    for (i = 0; i < Cp; i += FG_VL) {
+        const FG_V w = FG_MUL(FG_LOAD(e + i), FG_LOAD(D + a * ld + i));
+#pragma GCC unroll 8
+        for (b = 0; b < 8; b++)
+            acc[b] = FG_FMADD(w, FG_LOAD(D + b * ld + i), acc[b]);
+    }
+#pragma GCC unroll 8
+    for (b = 0; b < 8; b++)
+        S[a * (a + 1) / 2 + b] += FG_HSUM(acc[b]);
+}
+
+/* Features 0..7 as one triangle; from 8 on, the rectangle rows and the
+ * triangle of features 8..d-1. */
+FG_ALWAYS_INLINE void FG_NAME(fg_scatter_lower_simd_d)(const FG_T *e, const FG_T *D,
+                                                       ptrdiff_t ld, ptrdiff_t Cp, int d,
+                                                       double *S)
+{
+    int a;
+    if (d <= 8) {
+        FG_NAME(fg_scatter_tri_simd)(e, D, ld, Cp, 0, d, S);
+        return;
+    }
+    FG_NAME(fg_scatter_tri_simd)(e, D, ld, Cp, 0, 8, S);
+#pragma GCC unroll 8
+    for (a = 8; a < d; a++)
+        FG_NAME(fg_scatter_rect_simd)(e, D, ld, Cp, a, S);
+    FG_NAME(fg_scatter_tri_simd)(e, D, ld, Cp, 8, d - 8, S);
+}
+#define FG_TILE_Q_D FG_NAME(fg_tile_q_simd_d)
+#define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_simd_k)
+#define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_simd_d)
+#else
+#define FG_TILE_Q_D FG_NAME(fg_tile_q_generic_d)
+#define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_generic_k)
+#define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_generic_d)
+#endif
+
+/* FG_TILE_TRI, one component; d <= FG_SMALL_D (callers check: a larger d
+ * would run as 16). */
+static void FG_NAME(fg_tile_q)(const FG_T *A, ptrdiff_t ld, const FG_T *P,
+                               const FG_T *m, ptrdiff_t Cp, int d, FG_T lnk,
+                               FG_T scale, FG_T *e, FG_T *Y)
+{
+    switch (d) {
+    case 1: FG_TILE_Q_D(A, ld, P, m, Cp, 1, lnk, scale, e, Y); break;
+    case 2: FG_TILE_Q_D(A, ld, P, m, Cp, 2, lnk, scale, e, Y); break;
+    case 3: FG_TILE_Q_D(A, ld, P, m, Cp, 3, lnk, scale, e, Y); break;
+    case 4: FG_TILE_Q_D(A, ld, P, m, Cp, 4, lnk, scale, e, Y); break;
+    case 5: FG_TILE_Q_D(A, ld, P, m, Cp, 5, lnk, scale, e, Y); break;
+    case 6: FG_TILE_Q_D(A, ld, P, m, Cp, 6, lnk, scale, e, Y); break;
+    case 7: FG_TILE_Q_D(A, ld, P, m, Cp, 7, lnk, scale, e, Y); break;
+    case 8: FG_TILE_Q_D(A, ld, P, m, Cp, 8, lnk, scale, e, Y); break;
+    case 9: FG_TILE_Q_D(A, ld, P, m, Cp, 9, lnk, scale, e, Y); break;
+    case 10: FG_TILE_Q_D(A, ld, P, m, Cp, 10, lnk, scale, e, Y); break;
+    case 11: FG_TILE_Q_D(A, ld, P, m, Cp, 11, lnk, scale, e, Y); break;
+    case 12: FG_TILE_Q_D(A, ld, P, m, Cp, 12, lnk, scale, e, Y); break;
+    case 13: FG_TILE_Q_D(A, ld, P, m, Cp, 13, lnk, scale, e, Y); break;
+    case 14: FG_TILE_Q_D(A, ld, P, m, Cp, 14, lnk, scale, e, Y); break;
+    case 15: FG_TILE_Q_D(A, ld, P, m, Cp, 15, lnk, scale, e, Y); break;
+    default: FG_TILE_Q_D(A, ld, P, m, Cp, 16, lnk, scale, e, Y); break;
+    }
+}
+
+#if FG_QDIAG
+/* FG_TILE_SHIFT or FG_TILE_SCALE, 1 <= nk <= FG_QDIAG_KB components. */
+static void FG_NAME(fg_tile_qdiag)(int mode, int nk, const FG_T *A, ptrdiff_t ld,
+                                   const FG_T *P, const FG_T *m, ptrdiff_t Cp, int d,
+                                   const FG_T *lnk, const FG_T *scale, FG_T *e,
+                                   ptrdiff_t lde)
+{
+    switch (nk) {
+    case 1: FG_TILE_QDIAG_K(mode, 1, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    case 2: FG_TILE_QDIAG_K(mode, 2, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    case 3: FG_TILE_QDIAG_K(mode, 3, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    default: FG_TILE_QDIAG_K(mode, 4, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    }
+}
+#endif
+
+static void FG_NAME(fg_scatter_lower)(const FG_T *e, const FG_T *D, ptrdiff_t ld,
+                                      ptrdiff_t Cp, int d, double *S)
+{
+    switch (d) {
+    case 1: FG_SCATTER_LOWER_D(e, D, ld, Cp, 1, S); break;
+    case 2: FG_SCATTER_LOWER_D(e, D, ld, Cp, 2, S); break;
+    case 3: FG_SCATTER_LOWER_D(e, D, ld, Cp, 3, S); break;
+    case 4: FG_SCATTER_LOWER_D(e, D, ld, Cp, 4, S); break;
+    case 5: FG_SCATTER_LOWER_D(e, D, ld, Cp, 5, S); break;
+    case 6: FG_SCATTER_LOWER_D(e, D, ld, Cp, 6, S); break;
+    case 7: FG_SCATTER_LOWER_D(e, D, ld, Cp, 7, S); break;
+    case 8: FG_SCATTER_LOWER_D(e, D, ld, Cp, 8, S); break;
+    case 9: FG_SCATTER_LOWER_D(e, D, ld, Cp, 9, S); break;
+    case 10: FG_SCATTER_LOWER_D(e, D, ld, Cp, 10, S); break;
+    case 11: FG_SCATTER_LOWER_D(e, D, ld, Cp, 11, S); break;
+    case 12: FG_SCATTER_LOWER_D(e, D, ld, Cp, 12, S); break;
+    case 13: FG_SCATTER_LOWER_D(e, D, ld, Cp, 13, S); break;
+    case 14: FG_SCATTER_LOWER_D(e, D, ld, Cp, 14, S); break;
+    case 15: FG_SCATTER_LOWER_D(e, D, ld, Cp, 15, S); break;
+    default: FG_SCATTER_LOWER_D(e, D, ld, Cp, 16, S); break;
+    }
+}
+
+#undef FG_TILE_Q_D
+#undef FG_TILE_QDIAG_K
+#undef FG_SCATTER_LOWER_D
