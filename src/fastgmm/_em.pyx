@@ -46,7 +46,8 @@ cdef extern from "_vecmath.h" nogil:
 
 from ._tiles cimport (FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, FG_TILE_SCALE,
                       FG_QDIAG_KB, fg_tile_q, fg_tile_qdiag, fg_scatter_lower,
-                      fg_tile_q_f, fg_scatter_lower_f)
+                      fg_scatter_rows, fg_tile_q_f, fg_scatter_lower_f,
+                      fg_scatter_rows_f)
 
 # Per-block accumulators may use this much memory, or 1/BLOCK_BUDGET_FRACTION
 # of the input if that is larger: fit's extra memory must stay a few percent
@@ -373,7 +374,7 @@ cdef double _small_estep(
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
     const floating* center,     # IN tied: (d,) centre c
     const double* log_norm,     # IN (K,)
-    double* T,                  # scratch (K + 2) * CHUNK_SIZE + 3d * FEATURE_LD
+    double* T,                  # scratch (K + 2 + SMALL_D) * CHUNK_SIZE + 3d * FEATURE_LD
     double* accN,               # IN/OUT (K,)
     double* accS1,              # IN/OUT (K, d)
     double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed
@@ -391,6 +392,7 @@ cdef double _small_estep(
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double wi, t, ll = 0.0
     cdef bint gather
+    cdef double* G
     cdef double mk[SMALL_D]
     cdef double s1[WIDE_D]
     cdef double s2[WIDE_D]
@@ -475,7 +477,8 @@ cdef double _small_estep(
             for i in range(C):
                 nz += e[i] != 0.0
         # Gathering pays from about 10 features (measured: separated
-        # blobs, 300,000 rows, K=16: d=8 40 -> 43 ms a pass, d=12 68 -> 58).
+        # blobs, 300,000 rows, K=16, float64, one thread, AVX-512: gathering
+        # from 4 features took d=6 from 26 to 32 ms a pass, d=8 34 -> 40).
         gather = cov_type == COV_FULL and d >= GATHER_MIN_FEATURES and 2 * nz <= C
         if not gather:
             for a in range(d):
@@ -494,9 +497,9 @@ cdef double _small_estep(
                 fg_scatter_lower(e, Dm, FEATURE_LD, Cp, <int> d, accS2 + k * _tri(d))
             elif nz > 0:
                 # Most r_ik are exactly 0 (separated clusters): the first
-                # moments and the scatter over the other rows only (gathered
-                # with their r in mx, padded with zero rows); the rest would
-                # add exact zeros.
+                # moments and the scatter over the other rows only, gathered
+                # row-major (their r in mx); the rest would add exact zeros.
+                G = Dm + d * FEATURE_LD
                 for a in range(d):
                     s1[a] = 0.0
                 nz = 0
@@ -504,17 +507,14 @@ cdef double _small_estep(
                     if e[i] != 0.0:
                         mx[nz] = e[i]
                         for a in range(d):
-                            s1[a] = s1[a] + e[i] * XT[a * FEATURE_LD + i]
-                            Dm[a * FEATURE_LD + nz] = XT[a * FEATURE_LD + i] - mk[a]
+                            s1[a] = s1[a] + e[i] * X[i * d + a]
+                            G[nz * SMALL_D + a] = X[i * d + a] - mk[a]
+                        for a in range(d, SMALL_D):
+                            G[nz * SMALL_D + a] = 0.0
                         nz += 1
                 for a in range(d):
                     accS1[k * d + a] += s1[a]
-                b = (nz + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-                for i in range(nz, b):
-                    mx[i] = 0.0
-                    for a in range(d):
-                        Dm[a * FEATURE_LD + i] = 0.0
-                fg_scatter_lower(mx, Dm, FEATURE_LD, b, <int> d, accS2 + k * _tri(d))
+                fg_scatter_rows(G, SMALL_D, mx, <int> nz, <int> d, accS2 + k * _tri(d))
     return ll
 
 
@@ -525,7 +525,7 @@ cdef double _small_estep_full_f(
     const float* means,         # IN (K, d) means = centres m_k
     const float* prec,          # IN (K, d, d) upper P_k
     const double* log_norm,     # IN (K,)
-    float* T,                   # scratch (K + 2) * CHUNK_SIZE + 2d * FEATURE_LD_F
+    float* T,                   # scratch (K + 2 + SMALL_D) * CHUNK_SIZE + 2d * FEATURE_LD_F
     double* accN,               # IN/OUT (K,)
     double* accS1,              # IN/OUT (K, d)
     double* accS2,              # IN/OUT (K, d(d+1)/2) packed lower triangles
@@ -545,6 +545,7 @@ cdef double _small_estep_full_f(
     cdef float* mx = E + K * CHUNK_SIZE             # (CHUNK,) row max
     cdef float* tot = mx + CHUNK_SIZE               # (CHUNK,) sum_k e, then s/sum
     cdef float* Dm = tot + CHUNK_SIZE               # (d, CHUNK) x - m_k
+    cdef float* G = Dm + d * FEATURE_LD_F           # (CHUNK, SMALL_D) gathered x - m_k
     cdef float* e
 
     transpose_chunk(X, C, Cp, d, XT, FEATURE_LD_F)
@@ -607,17 +608,14 @@ cdef double _small_estep_full_f(
                 if e[i] != 0.0:
                     mx[nz] = e[i]
                     for a in range(d):
-                        s1[a] = s1[a] + <double> e[i] * XT[a * FEATURE_LD_F + i]
-                        Dm[a * FEATURE_LD_F + nz] = XT[a * FEATURE_LD_F + i] - mk[a]
+                        s1[a] = s1[a] + <double> e[i] * X[i * d + a]
+                        G[nz * SMALL_D + a] = X[i * d + a] - mk[a]
+                    for a in range(d, SMALL_D):
+                        G[nz * SMALL_D + a] = 0.0
                     nz += 1
             for a in range(d):
                 accS1[k * d + a] += s1[a]
-            b = (nz + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-            for i in range(nz, b):
-                mx[i] = 0.0
-                for a in range(d):
-                    Dm[a * FEATURE_LD_F + i] = 0.0
-            fg_scatter_lower_f(mx, Dm, FEATURE_LD_F, b, <int> d, accS2 + k * _tri(d))
+            fg_scatter_rows_f(G, SMALL_D, mx, <int> nz, <int> d, accS2 + k * _tri(d))
     return ll
 
 
@@ -1068,12 +1066,13 @@ cdef int _accumulate(
     cdef Py_ssize_t stride = em_stride(d, K, cov_type)
     # per-thread scratch: logp (C*K double), q (max(K,d) double),
     # R (C*K), D/W (C*d), tmp (max(K*d, d*d)), Y (C*G*d) in the data's precision;
-    # the component-major E-step uses its own (K + 2) C + 3d FEATURE_LD doubles instead
+    # the component-major E-step uses its own (K + 2 + SMALL_D) C + 3d FEATURE_LD
+    # doubles instead (the last SMALL_D C: gathered rows, row-major)
     cdef Py_ssize_t ystride = (CHUNK_SIZE * _group_size(K, d) * d
                                if _full_gemm(cov_type, use_blas, d) else 0)
     cdef bint small = _component_major(cov_type, use_blas, d)
-    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2) + 3 * d * FEATURE_LD if small
-                               else CHUNK_SIZE * K + max(K, d))
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2 + SMALL_D) + 3 * d * FEATURE_LD
+                               if small else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = (CHUNK_SIZE * K + CHUNK_SIZE * d + max(K * d, d * d)
                                + ystride)
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
@@ -1569,8 +1568,8 @@ def predict(
     n_threads = min(n_threads, n_chunks)
     # component-major log-densities: (K + 2) C + 3d FEATURE_LD doubles
     cdef bint small = _component_major(cov_type, use_blas, d)
-    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2) + 3 * d * FEATURE_LD if small
-                               else CHUNK_SIZE * K + max(K, d))
+    cdef Py_ssize_t dstride = (CHUNK_SIZE * (K + 2) + 3 * d * FEATURE_LD
+                               if small else CHUNK_SIZE * K + max(K, d))
     cdef Py_ssize_t fstride = CHUNK_SIZE * d + (
         CHUNK_SIZE * _group_size(K, d) * d if _full_gemm(cov_type, use_blas, d) else 0)
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))

@@ -18,9 +18,13 @@ cdef extern from "_tiles.h" nogil:
                        Py_ssize_t lde)
     void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,
                           Py_ssize_t Cp, int d, double* S)
+    void fg_scatter_rows(const double* G, Py_ssize_t ldg, const double* r, int nz,
+                         int d, double* S)
     # float versions (float32 data); the scatter still sums into double
     void fg_tile_q_f(const float* A, Py_ssize_t ld, const float* P,
                      const float* m, Py_ssize_t Cp, int d, float lnk, float scale,
                      float* e, float* Y)
     void fg_scatter_lower_f(const float* e, const float* D, Py_ssize_t ld,
                             Py_ssize_t Cp, int d, double* S)
+    void fg_scatter_rows_f(const float* G, Py_ssize_t ldg, const float* r, int nz,
+                           int d, double* S)

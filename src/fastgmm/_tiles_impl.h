@@ -100,6 +100,31 @@ FG_ALWAYS_INLINE void FG_NAME(fg_scatter_lower_generic_d)(const FG_T *e, const F
     }
 }
 
+/* The scatter of a few rows stored row-major (the rows with r_ik != 0 when
+ * they are few: separated clusters): with D_t = G[t ldg ..], centred rows
+ * padded with zeros to ldg >= d,
+ *   S[a(a+1)/2 + b] += sum_{t < nz} D_ta (r_t D_tb),  b <= a,
+ * each summed over t in order.  Each row is a vector or two and updates
+ * the whole triangle, where the feature-major kernels need the rows
+ * transposed and a lane sum per entry. */
+FG_ALWAYS_INLINE void FG_NAME(fg_scatter_rows_generic_d)(const FG_T *G, ptrdiff_t ldg,
+                                                         const FG_T *r, int nz, int d,
+                                                         double *S)
+{
+    FG_T acc[FG_SMALL_D][FG_SMALL_D];
+    int a, b, t;
+    for (a = 0; a < d; a++)
+        for (b = 0; b <= a; b++)
+            acc[a][b] = 0;
+    for (t = 0; t < nz; t++)
+        for (a = 0; a < d; a++)
+            for (b = 0; b <= a; b++)
+                acc[a][b] = acc[a][b] + G[t * ldg + a] * (r[t] * G[t * ldg + b]);
+    for (a = 0; a < d; a++)
+        for (b = 0; b <= a; b++)
+            S[a * (a + 1) / 2 + b] += acc[a][b];
+}
+
 #ifdef FG_TILES_SIMD
 /* SIMD versions of the same kernels (the portable build keeps the loops
  * above; the builds may differ in the last bits). */
@@ -275,13 +300,55 @@ FG_ALWAYS_INLINE void FG_NAME(fg_scatter_lower_simd_d)(const FG_T *e, const FG_T
         FG_NAME(fg_scatter_rect_simd)(e, D, ld, Cp, a, S);
     FG_NAME(fg_scatter_tri_simd)(e, D, ld, Cp, 8, d - 8, S);
 }
+/* fg_scatter_rows: row a of the triangle is a/FG_VL + 1 vectors of lanes
+ * b = 0, 1, ... (lanes past a are computed and dropped), so with d a
+ * literal the accumulators stay in registers; each row costs one broadcast
+ * and up to d/FG_VL + 1 FMAs per feature. */
+FG_ALWAYS_INLINE void FG_NAME(fg_scatter_rows_simd_d)(const FG_T *G, ptrdiff_t ldg,
+                                                      const FG_T *r, int nz, int d,
+                                                      double *S)
+{
+    FG_V acc[FG_SMALL_D][FG_SMALL_D / FG_VL];
+    FG_T out[FG_SMALL_D];
+    int a, b, t, v;
+#pragma GCC unroll 16
+    for (a = 0; a < d; a++)
+#pragma GCC unroll 4
+        for (v = 0; v <= a / FG_VL; v++)
+            acc[a][v] = FG_ZERO();
+    for (t = 0; t < nz; t++) {
+        FG_V w[FG_SMALL_D / FG_VL];
+        const FG_V rt = FG_SET1(r[t]);
+#pragma GCC unroll 4
+        for (v = 0; v <= (d - 1) / FG_VL; v++)
+            w[v] = FG_MUL(rt, FG_LOAD(G + t * ldg + v * FG_VL));
+#pragma GCC unroll 16
+        for (a = 0; a < d; a++) {
+            const FG_V da = FG_SET1(G[t * ldg + a]);
+#pragma GCC unroll 4
+            for (v = 0; v <= a / FG_VL; v++)
+                acc[a][v] = FG_FMADD(da, w[v], acc[a][v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (a = 0; a < d; a++) {
+#pragma GCC unroll 4
+        for (v = 0; v <= a / FG_VL; v++)
+            FG_STORE(out + v * FG_VL, acc[a][v]);
+        for (b = 0; b <= a; b++)
+            S[a * (a + 1) / 2 + b] += out[b];
+    }
+}
+
 #define FG_TILE_Q_D FG_NAME(fg_tile_q_simd_d)
 #define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_simd_k)
 #define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_simd_d)
+#define FG_SCATTER_ROWS_D FG_NAME(fg_scatter_rows_simd_d)
 #else
 #define FG_TILE_Q_D FG_NAME(fg_tile_q_generic_d)
 #define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_generic_k)
 #define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_generic_d)
+#define FG_SCATTER_ROWS_D FG_NAME(fg_scatter_rows_generic_d)
 #endif
 
 /* FG_TILE_TRI, one component; d <= FG_SMALL_D (callers check: a larger d
@@ -349,6 +416,32 @@ static void FG_NAME(fg_scatter_lower)(const FG_T *e, const FG_T *D, ptrdiff_t ld
     }
 }
 
+/* fg_scatter_rows, d <= FG_SMALL_D; ldg >= d and, in the SIMD builds, a
+ * multiple of FG_VL that covers d (padding columns zero). */
+static void FG_NAME(fg_scatter_rows)(const FG_T *G, ptrdiff_t ldg, const FG_T *r,
+                                     int nz, int d, double *S)
+{
+    switch (d) {
+    case 1: FG_SCATTER_ROWS_D(G, ldg, r, nz, 1, S); break;
+    case 2: FG_SCATTER_ROWS_D(G, ldg, r, nz, 2, S); break;
+    case 3: FG_SCATTER_ROWS_D(G, ldg, r, nz, 3, S); break;
+    case 4: FG_SCATTER_ROWS_D(G, ldg, r, nz, 4, S); break;
+    case 5: FG_SCATTER_ROWS_D(G, ldg, r, nz, 5, S); break;
+    case 6: FG_SCATTER_ROWS_D(G, ldg, r, nz, 6, S); break;
+    case 7: FG_SCATTER_ROWS_D(G, ldg, r, nz, 7, S); break;
+    case 8: FG_SCATTER_ROWS_D(G, ldg, r, nz, 8, S); break;
+    case 9: FG_SCATTER_ROWS_D(G, ldg, r, nz, 9, S); break;
+    case 10: FG_SCATTER_ROWS_D(G, ldg, r, nz, 10, S); break;
+    case 11: FG_SCATTER_ROWS_D(G, ldg, r, nz, 11, S); break;
+    case 12: FG_SCATTER_ROWS_D(G, ldg, r, nz, 12, S); break;
+    case 13: FG_SCATTER_ROWS_D(G, ldg, r, nz, 13, S); break;
+    case 14: FG_SCATTER_ROWS_D(G, ldg, r, nz, 14, S); break;
+    case 15: FG_SCATTER_ROWS_D(G, ldg, r, nz, 15, S); break;
+    default: FG_SCATTER_ROWS_D(G, ldg, r, nz, 16, S); break;
+    }
+}
+
 #undef FG_TILE_Q_D
 #undef FG_TILE_QDIAG_K
 #undef FG_SCATTER_LOWER_D
+#undef FG_SCATTER_ROWS_D
