@@ -36,8 +36,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, ssyrk, dsyrk, strmm, dtrmm
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport (floating, CHUNK_SIZE, FEATURE_LD, FEATURE_LD_F, pow2_blocks,
-                      stripe_first, stripe_stop, transpose_chunk)
+from ._common cimport (floating, copy_t, CHUNK_SIZE, FEATURE_LD, FEATURE_LD_F,
+                      pow2_blocks, stripe_first, stripe_stop, transpose_chunk)
 
 cdef extern from "_vecmath.h" nogil:
     # exp that vectorises (AVX2+FMA build; libm's exp in the portable one)
@@ -364,6 +364,52 @@ cdef void _small_logp(
         k0 += nk
 
 
+cdef inline double _chunk_log_sum_exp(
+    copy_t* E,                  # IN/OUT (K, CHUNK) log-densities -> exp(lp - max)
+    copy_t* mx,                 # OUT (CHUNK,) row max
+    copy_t* tot,                # OUT (CHUNK,) s_i / sum_k exp(lp_ik - max_i)
+    const floating* sw,         # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t Cp, Py_ssize_t K,
+) noexcept nogil:
+    """The log-sum-exp of a component-major chunk (rows C..Cp are padding):
+    max_i over k, e_ik = exp(lp_ik - max_i), tot_i = s_i / sum_k e_ik, in
+    the copy's precision (fg_expf for float).  Rows with no density (max
+    -inf) get e = 0 and tot = 0.  Returns sum_i s_i (max_i + log sum_k e_ik)
+    in double, row by row in order."""
+    cdef Py_ssize_t i, k
+    cdef double wi, ll = 0.0
+    cdef copy_t* e
+    for i in range(Cp):
+        mx[i] = E[i]
+        tot[i] = 0.0
+    for k in range(1, K):
+        e = E + k * CHUNK_SIZE
+        for i in range(Cp):
+            mx[i] = e[i] if e[i] > mx[i] else mx[i]
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(Cp):
+            if copy_t is float:
+                e[i] = fg_expf(e[i] - mx[i])
+            else:
+                e[i] = fg_exp(e[i] - mx[i])
+            tot[i] = tot[i] + e[i]
+    for i in range(C):
+        wi = sw[i] if sw != NULL else 1.0
+        if mx[i] == -INFINITY:
+            # No component gives this row any density: it cannot inform the
+            # update, and its log-likelihood is -inf.
+            for k in range(K):
+                E[k * CHUNK_SIZE + i] = 0.0
+            tot[i] = 0.0
+            ll += -INFINITY if wi > 0 else 0.0
+            continue
+        if wi != 0.0:
+            ll += wi * (<double> mx[i] + log(<double> tot[i]))
+        tot[i] = <copy_t> wi / tot[i]
+    return ll
+
+
 cdef double _small_estep(
     int cov_type,
     const floating* X,          # IN (C, d)
@@ -390,7 +436,7 @@ cdef double _small_estep(
     """
     cdef Py_ssize_t i, k, a, b, nz
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double wi, t, ll = 0.0
+    cdef double t, ll
     cdef bint gather
     cdef double* G
     cdef double mk[SMALL_D]
@@ -405,32 +451,7 @@ cdef double _small_estep(
     cdef double* e
 
     _small_logp(cov_type, X, C, d, K, means, prec, shifted, center, log_norm, T)
-    for i in range(Cp):
-        mx[i] = E[i]
-        tot[i] = 0.0
-    for k in range(1, K):
-        e = E + k * CHUNK_SIZE
-        for i in range(Cp):
-            mx[i] = e[i] if e[i] > mx[i] else mx[i]
-    for k in range(K):
-        e = E + k * CHUNK_SIZE
-        for i in range(Cp):
-            e[i] = fg_exp(e[i] - mx[i])
-            tot[i] = tot[i] + e[i]
-    # Row by row in order: the log-likelihood sum is sequential.
-    for i in range(C):
-        wi = sw[i] if sw != NULL else 1.0
-        if mx[i] == -INFINITY:
-            # No component gives this row any density: it cannot inform the
-            # update, and its log-likelihood is -inf.
-            for k in range(K):
-                E[k * CHUNK_SIZE + i] = 0.0
-            tot[i] = 0.0
-            ll += -INFINITY if wi > 0 else 0.0
-            continue
-        if wi != 0.0:
-            ll += wi * (mx[i] + log(tot[i]))
-        tot[i] = wi / tot[i]
+    ll = _chunk_log_sum_exp(E, mx, tot, sw, C, Cp, K)
     if cov_type == COV_TIED:
         # sum_k r_ik = 1: the tied scatter needs the weights and one centre;
         # the M-step moves it to the new means.
@@ -536,7 +557,7 @@ cdef double _small_estep_full_f(
     scatter's lane sums) are accumulated in double."""
     cdef Py_ssize_t i, k, a, b, l, nz
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double wi, ll = 0.0
+    cdef double ll
     cdef float Pk[SMALL_D * SMALL_D]
     cdef float mk[SMALL_D]
     cdef double s1[SMALL_D]
@@ -556,29 +577,7 @@ cdef double _small_estep_full_f(
                 Pk[l * d + a] = prec[k * d * d + l * d + a]
         fg_tile_q_f(XT, FEATURE_LD_F, Pk, mk, Cp, <int> d, <float> log_norm[k], 1.0,
                     E + k * CHUNK_SIZE, NULL)
-    for i in range(Cp):
-        mx[i] = E[i]
-        tot[i] = 0.0
-    for k in range(1, K):
-        e = E + k * CHUNK_SIZE
-        for i in range(Cp):
-            mx[i] = e[i] if e[i] > mx[i] else mx[i]
-    for k in range(K):
-        e = E + k * CHUNK_SIZE
-        for i in range(Cp):
-            e[i] = fg_expf(e[i] - mx[i])
-            tot[i] = tot[i] + e[i]
-    for i in range(C):
-        wi = sw[i] if sw != NULL else 1.0
-        if mx[i] == -INFINITY:
-            for k in range(K):
-                E[k * CHUNK_SIZE + i] = 0.0
-            tot[i] = 0.0
-            ll += -INFINITY if wi > 0 else 0.0
-            continue
-        if wi != 0.0:
-            ll += wi * (<double> mx[i] + log(<double> tot[i]))
-        tot[i] = <float> wi / tot[i]
+    ll = _chunk_log_sum_exp(E, mx, tot, sw, C, Cp, K)
     for k in range(K):
         e = E + k * CHUNK_SIZE
         for i in range(C):

@@ -129,20 +129,6 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_HSUM fg_hsum_pd
 #endif
 #include "_tiles_impl.h"
-#undef FG_T
-#undef FG_NAME
-#undef FG_QDIAG
-#undef FG_V
-#undef FG_VL
-#undef FG_LOAD
-#undef FG_STORE
-#undef FG_SET1
-#undef FG_ZERO
-#undef FG_ADD
-#undef FG_SUB
-#undef FG_MUL
-#undef FG_FMADD
-#undef FG_HSUM
 
 /* float */
 #define FG_T float
@@ -174,19 +160,5 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_HSUM fg_hsum_ps
 #endif
 #include "_tiles_impl.h"
-#undef FG_T
-#undef FG_NAME
-#undef FG_QDIAG
-#undef FG_V
-#undef FG_VL
-#undef FG_LOAD
-#undef FG_STORE
-#undef FG_SET1
-#undef FG_ZERO
-#undef FG_ADD
-#undef FG_SUB
-#undef FG_MUL
-#undef FG_FMADD
-#undef FG_HSUM
 
 #endif

@@ -6,7 +6,8 @@
  *   FG_QDIAG      1 to instantiate fg_tile_qdiag (double only)
  * and, when FG_TILES_SIMD is set, the vector of FG_VL elements FG_V with
  * FG_LOAD, FG_STORE, FG_SET1, FG_ZERO, FG_ADD, FG_SUB, FG_MUL, FG_FMADD and
- * FG_HSUM (its lanes summed in double, in a fixed order).
+ * FG_HSUM (its lanes summed in double, in a fixed order).  All of them are
+ * undefined at the end of this file.
  * Scatter sums always land in double S; the order of every sum is fixed by
  * this code (see _tiles.h). */
 
@@ -445,3 +446,18 @@ static void FG_NAME(fg_scatter_rows)(const FG_T *G, ptrdiff_t ldg, const FG_T *r
 #undef FG_TILE_QDIAG_K
 #undef FG_SCATTER_LOWER_D
 #undef FG_SCATTER_ROWS_D
+/* the includer's parameters, so the next instantiation can set its own */
+#undef FG_T
+#undef FG_NAME
+#undef FG_QDIAG
+#undef FG_V
+#undef FG_VL
+#undef FG_LOAD
+#undef FG_STORE
+#undef FG_SET1
+#undef FG_ZERO
+#undef FG_ADD
+#undef FG_SUB
+#undef FG_MUL
+#undef FG_FMADD
+#undef FG_HSUM
