@@ -1625,21 +1625,15 @@ def predict(
     free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
 
 
-def vector_expf(const float[::1] x, float[::1] out):
-    """out = exp(x) for x <= 0 with the float kernels' exp (for tests)."""
+def vector_exp(const floating[::1] x, floating[::1] out):
+    """out = exp(x) for x <= 0 with the kernels' own exp, float64 or float32
+    (``fg_exp``, ``fg_expf``; for tests)."""
     cdef Py_ssize_t i, n = x.shape[0]
     if out.shape[0] != n:
         raise ValueError("out must have the shape of x")
     with nogil:
         for i in range(n):
-            out[i] = fg_expf(x[i])
-
-
-def vector_exp(const double[::1] x, double[::1] out):
-    """out = exp(x) for x <= 0 with the kernels' own exp (for tests)."""
-    cdef Py_ssize_t i, n = x.shape[0]
-    if out.shape[0] != n:
-        raise ValueError("out must have the shape of x")
-    with nogil:
-        for i in range(n):
-            out[i] = fg_exp(x[i])
+            if floating is float:
+                out[i] = fg_expf(x[i])
+            else:
+                out[i] = fg_exp(x[i])
