@@ -364,6 +364,63 @@ cdef void _small_logp(
         k0 += nk
 
 
+cdef inline void _full_statistics(
+    const copy_t* e,            # IN (Cp,) s_i r_ik of one component, 0 on padding
+    const copy_t* XT, Py_ssize_t ld,   # IN (d, ld) the chunk feature-major
+    const floating* X,          # IN (C, d) the chunk row-major
+    const copy_t* m,            # IN (d,) the component's centre m_k
+    Py_ssize_t C, Py_ssize_t Cp, Py_ssize_t d,
+    copy_t* Dm,                 # scratch (d, ld)
+    copy_t* G,                  # scratch (CHUNK_SIZE, SMALL_D)
+    copy_t* rg,                 # scratch (CHUNK_SIZE,)
+    double* accS1,              # IN/OUT (d,) sum_i r_i x_i
+    double* accS2,              # IN/OUT (d(d+1)/2,) packed sum_i r_i (x_i - m)(x_i - m)^T
+) noexcept nogil:
+    """A 'full' component's first moments and scatter over a chunk of the
+    component-major E-step (d <= SMALL_D), in the copy's precision with
+    double sums."""
+    cdef Py_ssize_t i, a, nz = 0
+    cdef double s1[SMALL_D]
+    if d >= GATHER_MIN_FEATURES:
+        for i in range(C):
+            nz += e[i] != 0.0
+    # Gathering pays from about 10 features (measured: separated blobs,
+    # 300,000 rows, K=16, float64, one thread, AVX-512: gathering from 4
+    # features took d=6 from 26 to 32 ms a pass, d=8 34 -> 40).
+    if 2 * nz > C or d < GATHER_MIN_FEATURES:
+        for a in range(d):
+            accS1[a] += _lanes(LANE_DOT, e, XT + a * ld, 0.0, C)
+        for a in range(d):
+            for i in range(Cp):
+                Dm[a * ld + i] = XT[a * ld + i] - m[a]
+        if copy_t is float:
+            fg_scatter_lower_f(e, Dm, ld, Cp, <int> d, accS2)
+        else:
+            fg_scatter_lower(e, Dm, ld, Cp, <int> d, accS2)
+    elif nz > 0:
+        # Most r_ik are exactly 0 (separated clusters): the first moments
+        # and the scatter over the other rows only, gathered row-major
+        # (their r in rg); the rest would add exact zeros.
+        for a in range(d):
+            s1[a] = 0.0
+        nz = 0
+        for i in range(C):
+            if e[i] != 0.0:
+                rg[nz] = e[i]
+                for a in range(d):
+                    s1[a] = s1[a] + <double> e[i] * X[i * d + a]
+                    G[nz * SMALL_D + a] = X[i * d + a] - m[a]
+                for a in range(d, SMALL_D):
+                    G[nz * SMALL_D + a] = 0.0
+                nz += 1
+        for a in range(d):
+            accS1[a] += s1[a]
+        if copy_t is float:
+            fg_scatter_rows_f(G, SMALL_D, rg, <int> nz, <int> d, accS2)
+        else:
+            fg_scatter_rows(G, SMALL_D, rg, <int> nz, <int> d, accS2)
+
+
 cdef inline double _chunk_log_sum_exp(
     copy_t* E,                  # IN/OUT (K, CHUNK) log-densities -> exp(lp - max)
     copy_t* mx,                 # OUT (CHUNK,) row max
@@ -434,11 +491,9 @@ cdef double _small_estep(
     statistics as lane sums over the C real rows.
     Returns sum_i s_i log p(x_i).
     """
-    cdef Py_ssize_t i, k, a, b, nz
+    cdef Py_ssize_t i, k, a, nz
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double t, ll
-    cdef bint gather
-    cdef double* G
     cdef double mk[SMALL_D]
     cdef double s1[WIDE_D]
     cdef double s2[WIDE_D]
@@ -493,49 +548,19 @@ cdef double _small_estep(
                     accS1[k * d + a] += s1[a]
                     accS2[k * d + a] += s2[a]
                 continue
-        nz = 0
-        if cov_type == COV_FULL and d >= GATHER_MIN_FEATURES:
-            for i in range(C):
-                nz += e[i] != 0.0
-        # Gathering pays from about 10 features (measured: separated
-        # blobs, 300,000 rows, K=16, float64, one thread, AVX-512: gathering
-        # from 4 features took d=6 from 26 to 32 ms a pass, d=8 34 -> 40).
-        gather = cov_type == COV_FULL and d >= GATHER_MIN_FEATURES and 2 * nz <= C
-        if not gather:
+        if cov_type == COV_FULL:
             for a in range(d):
-                accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD, 0.0, C)
+                mk[a] = means[k * d + a]
+            _full_statistics(e, XT, FEATURE_LD, X, mk, C, Cp, d, Dm,
+                             Dm + d * FEATURE_LD, mx, accS1 + k * d,
+                             accS2 + k * _tri(d))
+            continue
+        for a in range(d):
+            accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD, 0.0, C)
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
             for a in range(d):
                 accS2[k * d + a] += _lanes(LANE_WSQ, e, XT + a * FEATURE_LD,
                                             means[k * d + a], C)
-        elif cov_type == COV_FULL:
-            for a in range(d):
-                mk[a] = means[k * d + a]
-            if not gather:
-                for a in range(d):
-                    for i in range(Cp):
-                        Dm[a * FEATURE_LD + i] = XT[a * FEATURE_LD + i] - mk[a]
-                fg_scatter_lower(e, Dm, FEATURE_LD, Cp, <int> d, accS2 + k * _tri(d))
-            elif nz > 0:
-                # Most r_ik are exactly 0 (separated clusters): the first
-                # moments and the scatter over the other rows only, gathered
-                # row-major (their r in mx); the rest would add exact zeros.
-                G = Dm + d * FEATURE_LD
-                for a in range(d):
-                    s1[a] = 0.0
-                nz = 0
-                for i in range(C):
-                    if e[i] != 0.0:
-                        mx[nz] = e[i]
-                        for a in range(d):
-                            s1[a] = s1[a] + e[i] * X[i * d + a]
-                            G[nz * SMALL_D + a] = X[i * d + a] - mk[a]
-                        for a in range(d, SMALL_D):
-                            G[nz * SMALL_D + a] = 0.0
-                        nz += 1
-                for a in range(d):
-                    accS1[k * d + a] += s1[a]
-                fg_scatter_rows(G, SMALL_D, mx, <int> nz, <int> d, accS2 + k * _tri(d))
     return ll
 
 
@@ -555,14 +580,13 @@ cdef double _small_estep_full_f(
     the same steps on float tiles (twice the rows per SIMD register), with
     float exp; the log-likelihood and every sum over rows (N, S1 and the
     scatter's lane sums) are accumulated in double."""
-    cdef Py_ssize_t i, k, a, b, l, nz
+    cdef Py_ssize_t i, k, a, l
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double ll
     cdef float Pk[SMALL_D * SMALL_D]
     cdef float mk[SMALL_D]
-    cdef double s1[SMALL_D]
     cdef float* XT = T                              # (d, CHUNK) x^T
-    cdef float* E = XT + d * FEATURE_LD_F             # (K, CHUNK) log p, then r
+    cdef float* E = XT + d * FEATURE_LD_F           # (K, CHUNK) log p, then r
     cdef float* mx = E + K * CHUNK_SIZE             # (CHUNK,) row max
     cdef float* tot = mx + CHUNK_SIZE               # (CHUNK,) sum_k e, then s/sum
     cdef float* Dm = tot + CHUNK_SIZE               # (d, CHUNK) x - m_k
@@ -587,34 +611,8 @@ cdef double _small_estep_full_f(
         accN[k] += _lanes(LANE_SUM, e, <float*> NULL, 0.0, C)
         for a in range(d):
             mk[a] = means[k * d + a]
-        nz = 0
-        if d >= GATHER_MIN_FEATURES:
-            for i in range(C):
-                nz += e[i] != 0.0
-        if 2 * nz > C or d < GATHER_MIN_FEATURES:
-            for a in range(d):
-                accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD_F, 0.0, C)
-            for a in range(d):
-                for i in range(Cp):
-                    Dm[a * FEATURE_LD_F + i] = XT[a * FEATURE_LD_F + i] - mk[a]
-            fg_scatter_lower_f(e, Dm, FEATURE_LD_F, Cp, <int> d, accS2 + k * _tri(d))
-        elif nz > 0:
-            # the rows with r_ik != 0 only, as _small_estep
-            for a in range(d):
-                s1[a] = 0.0
-            nz = 0
-            for i in range(C):
-                if e[i] != 0.0:
-                    mx[nz] = e[i]
-                    for a in range(d):
-                        s1[a] = s1[a] + <double> e[i] * X[i * d + a]
-                        G[nz * SMALL_D + a] = X[i * d + a] - mk[a]
-                    for a in range(d, SMALL_D):
-                        G[nz * SMALL_D + a] = 0.0
-                    nz += 1
-            for a in range(d):
-                accS1[k * d + a] += s1[a]
-            fg_scatter_rows_f(G, SMALL_D, mx, <int> nz, <int> d, accS2 + k * _tri(d))
+        _full_statistics(e, XT, FEATURE_LD_F, X, mk, C, Cp, d, Dm, G, mx,
+                         accS1 + k * d, accS2 + k * _tri(d))
     return ll
 
 
