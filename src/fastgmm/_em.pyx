@@ -421,18 +421,20 @@ cdef inline void _full_statistics(
             fg_scatter_rows(G, SMALL_D, rg, <int> nz, <int> d, accS2)
 
 
-cdef inline double _chunk_log_sum_exp(
-    copy_t* E,                  # IN/OUT (K, CHUNK) log-densities -> exp(lp - max)
+cdef inline double _chunk_responsibilities(
+    copy_t* E,                  # IN/OUT (K, CHUNK) log-densities -> s_i r_ik
     copy_t* mx,                 # OUT (CHUNK,) row max
     copy_t* tot,                # OUT (CHUNK,) s_i / sum_k exp(lp_ik - max_i)
     const floating* sw,         # IN (C,) or NULL
     Py_ssize_t C, Py_ssize_t Cp, Py_ssize_t K,
+    double* accN,               # IN/OUT (K,) sum_i s_i r_ik
 ) noexcept nogil:
-    """The log-sum-exp of a component-major chunk (rows C..Cp are padding):
-    max_i over k, e_ik = exp(lp_ik - max_i), tot_i = s_i / sum_k e_ik, in
-    the copy's precision (fg_expf for float).  Rows with no density (max
-    -inf) get e = 0 and tot = 0.  Returns sum_i s_i (max_i + log sum_k e_ik)
-    in double, row by row in order."""
+    """The log-sum-exp of a component-major chunk (rows C..Cp are padding)
+    and its responsibilities, in the copy's precision (fg_expf for float):
+    max_i over k, e_ik = exp(lp_ik - max_i), tot_i = s_i / sum_k e_ik,
+    E_ik := e_ik tot_i (0 on padding rows and on rows with no density, max
+    -inf), and N_k += sum_i E_ik in double.  Returns sum_i s_i (max_i + log
+    sum_k e_ik) in double, row by row in order."""
     cdef Py_ssize_t i, k
     cdef double wi, ll = 0.0
     cdef copy_t* e
@@ -464,6 +466,15 @@ cdef inline double _chunk_log_sum_exp(
         if wi != 0.0:
             ll += wi * (<double> mx[i] + log(<double> tot[i]))
         tot[i] = <copy_t> wi / tot[i]
+    for k in range(K):
+        e = E + k * CHUNK_SIZE
+        for i in range(C):
+            e[i] = e[i] * tot[i]
+        # Padding rows (x = 0) take no part, even where their own
+        # log-sum-exp was NaN (every density zero at the origin).
+        for i in range(C, Cp):
+            e[i] = 0.0
+        accN[k] += _lanes(LANE_SUM, e, <copy_t*> NULL, 0.0, C)
     return ll
 
 
@@ -506,7 +517,7 @@ cdef double _small_estep(
     cdef double* e
 
     _small_logp(cov_type, X, C, d, K, means, prec, shifted, center, log_norm, T)
-    ll = _chunk_log_sum_exp(E, mx, tot, sw, C, Cp, K)
+    ll = _chunk_responsibilities(E, mx, tot, sw, C, Cp, K, accN)
     if cov_type == COV_TIED:
         # sum_k r_ik = 1: the tied scatter needs the weights and one centre;
         # the M-step moves it to the new means.
@@ -519,13 +530,6 @@ cdef double _small_estep(
         fg_scatter_lower(mx, Dm, FEATURE_LD, Cp, <int> d, accS2)
     for k in range(K):
         e = E + k * CHUNK_SIZE
-        for i in range(C):
-            e[i] = e[i] * tot[i]
-        # Padding rows (x = 0) take no part, even where their own
-        # log-sum-exp was NaN (every density zero at the origin).
-        for i in range(C, Cp):
-            e[i] = 0.0
-        accN[k] += _lanes(LANE_SUM, e, <double*> NULL, 0.0, C)
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
             nz = 0
             for i in range(C):
@@ -601,14 +605,9 @@ cdef double _small_estep_full_f(
                 Pk[l * d + a] = prec[k * d * d + l * d + a]
         fg_tile_q_f(XT, FEATURE_LD_F, Pk, mk, Cp, <int> d, <float> log_norm[k], 1.0,
                     E + k * CHUNK_SIZE, NULL)
-    ll = _chunk_log_sum_exp(E, mx, tot, sw, C, Cp, K)
+    ll = _chunk_responsibilities(E, mx, tot, sw, C, Cp, K, accN)
     for k in range(K):
         e = E + k * CHUNK_SIZE
-        for i in range(C):
-            e[i] = e[i] * tot[i]
-        for i in range(C, Cp):
-            e[i] = 0.0
-        accN[k] += _lanes(LANE_SUM, e, <float*> NULL, 0.0, C)
         for a in range(d):
             mk[a] = means[k * d + a]
         _full_statistics(e, XT, FEATURE_LD_F, X, mk, C, Cp, d, Dm, G, mx,
