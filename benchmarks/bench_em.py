@@ -658,7 +658,13 @@ def tables(results):
                 return f"{100 * kb * 1024 / nbytes:.1f}%"
 
             fgm, fgw, skm = m["fastgmm"]["cold"], m["fastgmm"]["warm"], m["sklearn"]
-            ok = "yes" if fgm["extra_kb"] * 1024 <= 0.10 * nb else "**no**"
+            def verdict(kb):
+                return "yes" if kb * 1024 <= 0.10 * nb else "**no**"
+
+            # first fit, everything counted / its allocations (without the
+            # library pages; the warm fit is judged too)
+            allocs = max(fgm["extra_kb"] - fgm.get("file_kb", 0), fgw["extra_kb"])
+            ok = f"{verdict(fgm['extra_kb'])} / {verdict(allocs)}"
             mem_rows.append([
                 case_label(r), f"{nb / 2**20:.1f}", _mb(fgm["extra_kb"]),
                 pct(fgm["extra_kb"]), _mb(fgm.get("file_kb", 0)),
@@ -690,7 +696,7 @@ def tables(results):
         ["case", "input MB", "fastgmm extra peak MB", "% of input",
          "of which library pages MB", "% of input without them",
          "warm fastgmm MB", "% of input", "sklearn extra peak MB", "% of input",
-         "fastgmm <= 10%"], mem_rows) if mem_rows else None
+         "fastgmm <= 10%: all / allocations"], mem_rows) if mem_rows else None
     return time_t, flop_t, lb_t, mem_t
 
 
@@ -754,8 +760,10 @@ def report(env, results, quick, runtime, argv):
         "fit in the same process after freed memory went back to the OS "
         "(`malloc_trim`), i.e. without one-off runtime set-up (OpenMP threads, "
         "BLAS buffers); the float32 rows are such a warm fit of the float32 data "
-        "in the same process.  Target: fastgmm's extra peak <= 10% of the input "
-        "(judged on the first fit).",
+        "in the same process.  Target: fastgmm's extra peak <= 10% of the input, "
+        "judged twice: on the first fit with everything counted, and on the "
+        "fit's allocations (the first fit without library pages, and the warm "
+        "fit).",
         "",
         "## Flop model",
         "",
