@@ -255,14 +255,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _loop_statistics(self, n_features, dtype):
         """``(N, S1, S2)`` for the EM loop; S2 is None when it lives in the
-        covariance buffer instead (see ``_em_iteration``)."""
+        (float64) covariance buffer instead (see ``_em_iteration``)."""
         K = self.n_components
-        S2 = None if self._shares_covariance_buffer(dtype) else np.empty(
-            s2_size(self.covariance_type, K, n_features))
+        shared = self.covariance_type in ("full", "tied") and np.dtype(dtype) == np.float64
+        S2 = None if shared else np.empty(s2_size(self.covariance_type, K, n_features))
         return np.empty(K), np.empty((K, n_features)), S2
-
-    def _shares_covariance_buffer(self, dtype):
-        return self.covariance_type in ("full", "tied") and np.dtype(dtype) == np.float64
 
     def _em_iteration(self, source, params, stats, n_threads, use_blas):
         """One fused E-step + M-step; returns (lower bound, new parameters).
@@ -291,24 +288,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _params_from_statistics(self, N, S1, S2, centers, center, dtype, normalise,
                                 total_weight=None, reuse=None):
-        """Parameters from statistics; with ``reuse`` (consumed parameters),
-        their 'full'/'tied' buffers of ``dtype`` take the new covariances and
+        """Parameters from statistics; with ``reuse`` (consumed parameters of
+        ``dtype``), its 'full'/'tied' buffers take the new covariances and
         precision factors."""
-        def buffer(arr):
-            ok = (reuse is not None and arr is not None and arr.dtype == dtype
-                  and self.covariance_type in ("full", "tied"))
-            return arr if ok else None
-
         nk, means, cov = parameters_from_statistics(
             N, S1, S2, centers, center, self.covariance_type, self.reg_covar, dtype,
-            out=buffer(None if reuse is None else reuse.covariances))
+            out=None if reuse is None else reuse.covariances)
         weights = nk / (nk.sum() if normalise else total_weight)
         # Cholesky in the data's precision, as scikit-learn (float32 fits
         # stay float32 end to end).
         cov = cov.astype(dtype, copy=False)
-        prec_chol = precision_cholesky(
-            cov, self.covariance_type, dtype,
-            out=buffer(None if reuse is None else reuse.prec_chol))
+        prec_chol = precision_cholesky(cov, self.covariance_type, dtype,
+                                       out=None if reuse is None else reuse.prec_chol)
         return _Params(weights.astype(dtype, copy=False), means.astype(dtype, copy=False),
                        cov, prec_chol)
 

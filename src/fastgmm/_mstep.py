@@ -40,7 +40,8 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
     ----------
     out : ndarray of ``dtype``, optional
         'full' and 'tied': where to write the covariances (shape as
-        returned).  It may share memory with ``S2``: each matrix is read
+        returned; ignored for 'diag' and 'spherical').  It may share memory
+        with ``S2``: each matrix is read
         before its own slot is written, so the EM loop can reuse one
         buffer for the statistics and the covariances.
 
@@ -96,8 +97,8 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
 def precision_cholesky(covariances, covariance_type, dtype, out=None):
     """Upper-triangular ``P`` with ``P P^T = Sigma^-1`` (scikit-learn's layout).
 
-    ``out`` ('full'/'tied'): an array shaped as ``covariances`` to write
-    ``P`` into, one component at a time (the EM loop passes the previous
+    ``out`` ('full'/'tied'; ignored otherwise): an array shaped as
+    ``covariances`` to write ``P`` into, one component at a time (the EM loop passes the previous
     iteration's factors, which the pass has consumed).  Raises a ValueError
     naming the component whose covariance is not positive definite.
     """
