@@ -23,6 +23,23 @@ def _ill_defined(component, dtype):
     return ValueError(f"{msg} Ill-defined: {where}.")
 
 
+def symmetrize(mats):
+    """Make each trailing d x d matrix exactly symmetric, in place.
+
+    ``(A + A^T) / 2`` is exactly symmetric in IEEE arithmetic (addition
+    commutes), and moves entries only by the rounding the products that
+    built ``A`` left (``S2 - delta s^T - s delta^T`` and ``P P^T`` are
+    symmetric in exact arithmetic only).  A fitted model is then exactly
+    symmetric, as a saved model file must be.
+    """
+    # one matrix at a time: numpy buffers an overlapping transpose, and a
+    # buffer of the whole stack would be one more model-sized array
+    for m in mats.reshape(-1, *mats.shape[-2:]):
+        np.add(m, m.T, out=m)
+        m *= 0.5
+    return mats
+
+
 def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
                                reg_covar, dtype, out=None):
     """Weights, means and covariances from one pass's statistics.
@@ -71,6 +88,7 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
             tmp += N[k] * np.outer(delta[k], delta[k])
             tmp /= nk[k]
             tmp[diag] += reg_covar
+            symmetrize(tmp)
             cov[k] = tmp
     elif covariance_type == "tied":
         c = np.asarray(center, dtype=np.float64)
@@ -80,6 +98,7 @@ def parameters_from_statistics(N, S1, S2, centers, center, covariance_type,
                + (N[:, None] * delta).T @ delta)
         tmp /= nk.sum()
         tmp[diag] += reg_covar
+        symmetrize(tmp)
         cov = np.empty((d, d), dtype=dtype) if out is None else out
         cov[...] = tmp
     else:
@@ -148,10 +167,8 @@ def precision_cholesky_from_precisions(precisions, covariance_type, dtype=np.flo
 
 def precisions_from_cholesky(prec_chol, covariance_type):
     """``Sigma^-1 = P P^T`` per component (squares for diag/spherical)."""
-    if covariance_type == "full":
-        return np.matmul(prec_chol, np.swapaxes(prec_chol, 1, 2))
-    if covariance_type == "tied":
-        return prec_chol @ prec_chol.T
+    if covariance_type in ("full", "tied"):
+        return symmetrize(np.matmul(prec_chol, np.swapaxes(prec_chol, -1, -2)))
     return prec_chol ** 2
 
 
