@@ -336,11 +336,13 @@ def _as_float_array(value, name, shape):
 def check_weights_init(weights, n_components):
     """User ``weights_init``: shape (K,), in [0, 1], summing to 1."""
     w = _as_float_array(weights, "weights", (n_components,))
+    # scikit-learn's tolerance: a float32 vector cannot sum to 1 within 1e-8
+    atol = 1e-6 if getattr(weights, "dtype", None) == np.float32 else 1e-8
     if np.any(w < 0.0) or np.any(w > 1.0):
         raise ValueError(
             "The parameter 'weights' should be in the range [0, 1], but got max "
             f"value {w.max():.5f}, min value {w.min():.5f}")
-    if not np.allclose(abs(1.0 - w.sum()), 0.0, atol=1e-8):
+    if not np.allclose(abs(1.0 - w.sum()), 0.0, atol=atol):
         raise ValueError("The parameter 'weights' should be normalized, but got "
                          f"sum(weights) = {w.sum():.5f}")
     return w
