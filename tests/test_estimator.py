@@ -223,7 +223,9 @@ def test_prediction_methods_match_sklearn(blobs, covariance_type, dtype):
     ss = gm.score_samples(Xt)
     assert ss.dtype == np.float64 and ss.shape == (len(Xt),)
     np.testing.assert_allclose(ss, sk.score_samples(Xt64), rtol=rtol)
-    assert isinstance(gm.score(Xt), float)
+    # scikit-learn returns a scalar of the data's dtype (summed in double here)
+    score = gm.score(Xt)
+    assert isinstance(score, np.generic) and score.dtype == dtype
     assert gm.score(Xt) == pytest.approx(sk.score(Xt64), rel=rtol)
     pred = gm.predict(Xt)
     sk_pred = sk.predict(Xt64)

@@ -597,8 +597,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._predict_kernel(self._validate_X_predict(X), log_prob=True)
 
     def score(self, X, y=None):
-        """Per-sample average log-likelihood of ``X`` (computed for dask arrays)."""
-        return float(self.score_samples(X).mean())
+        """Per-sample average log-likelihood of ``X`` (computed for dask arrays).
+
+        Summed in float64, returned as a scalar of ``X``'s float dtype, as
+        scikit-learn's.
+        """
+        if is_dask_collection(X):
+            mean = self._predict_dask(X, "score_samples").mean().compute()
+            float32 = np.dtype(X.dtype) == np.float32
+        else:
+            X = self._validate_X_predict(X)
+            mean = self._predict_kernel(X, log_prob=True).mean()
+            float32 = X.dtype == np.float32
+        return np.float32(mean) if float32 else np.float64(mean)
 
     def predict(self, X):
         """Most likely component of every row.
