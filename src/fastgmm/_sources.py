@@ -25,6 +25,7 @@ import os
 
 import numpy as np
 
+from ._covariance import model_of_code
 from ._dispatch import em as _em, kmeans as _kmeans
 from ._paging import STREAM_BYTES, mapped_rows, stripe_plan, stripe_rows
 from ._validation import check_sample_weight, check_X
@@ -48,29 +49,18 @@ def is_dask_collection(x):
     return hasattr(type(x), "__dask_graph__")
 
 
-def s2_size(covariance_type, n_components, n_features):
-    """Length of the flat second-moment statistic ``S2``."""
-    K, d = n_components, n_features
-    return {"full": K * d * d, "tied": d * d}.get(covariance_type, K * d)
-
-
-def empty_statistics(covariance_type, n_components, n_features, zero=False):
-    """``(N, S1, S2)`` float64 buffers for one pass."""
+def empty_statistics(model, n_components, n_features, zero=False):
+    """``(N, S1, S2)`` float64 buffers for one pass of a covariance model."""
     make = np.zeros if zero else np.empty
     return (make(n_components), make((n_components, n_features)),
-            make(s2_size(covariance_type, n_components, n_features)))
+            make(model.s2_size(n_components, n_features)))
 
 
-_CODE_TO_TYPE = {code: name for name, code in _em.COVARIANCE_TYPES.items()}
-
-
-def _dummy_params(cov_code, n_components, n_features, dtype):
+def _dummy_params(model, n_components, n_features, dtype):
     """Precision factors and normalisers the kernels ignore when the
     responsibilities are given (labels or resp)."""
-    K, d = n_components, n_features
-    size = {"full": K * d * d, "tied": d * d, "diag": K * d,
-            "spherical": K}[_CODE_TO_TYPE[cov_code]]
-    return np.zeros(size, dtype=dtype), np.zeros(K)
+    return np.zeros(model.size(n_components, n_features), dtype=dtype), \
+        np.zeros(n_components)
 
 
 class RowSource:
@@ -108,10 +98,10 @@ class RowSource:
         """Sum the statistics of responsibilities given chunk by chunk:
         ``responsibilities(X, sw)`` returns the kernel keyword for a chunk."""
         K, d = n_components, self.n_features
-        cov_type = _CODE_TO_TYPE[cov_code]
-        N, S1, S2 = empty_statistics(cov_type, K, d, zero=True)
-        parts = empty_statistics(cov_type, K, d)
-        prec, log_norm = _dummy_params(cov_code, K, d, self.dtype)
+        model = model_of_code(cov_code)
+        N, S1, S2 = empty_statistics(model, K, d, zero=True)
+        parts = empty_statistics(model, K, d)
+        prec, log_norm = _dummy_params(model, K, d, self.dtype)
         for X, sw in self.chunks(self.init_chunk_rows(K)):
             _em.em_statistics(X, sw, centers, prec, log_norm, center, cov_code,
                               use_blas, n_threads, *parts, **responsibilities(X, sw))
@@ -469,7 +459,7 @@ class BlockSource(RowSource):
     def em_statistics(self, means, prec, log_norm, center, cov_code, use_blas,
                       n_threads, N, S1, S2):
         K, d = means.shape
-        parts = empty_statistics(_CODE_TO_TYPE[cov_code], K, d)
+        parts = empty_statistics(model_of_code(cov_code), K, d)
         N[:] = 0.0
         S1[:] = 0.0
         S2[:] = 0.0

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from ._base import InvalidParameterError
+from ._covariance import covariance_model
 from ._paging import finite_status_paged
 from ._utils import finite_status_1d
 
@@ -210,6 +211,18 @@ def check_sample_weight(sample_weight, n_samples, dtype, require_positive_sum=Tr
     return sw
 
 
+def check_random_state(seed):
+    """A ``RandomState`` from None, an int or a ``RandomState``, as scikit-learn's."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, (int, np.integer)):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState "
+                     "instance")
+
+
 def _bad_param(name, owner, expected, value):
     return InvalidParameterError(
         f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} "
@@ -355,14 +368,11 @@ def check_means_init(means, n_components, n_features):
 
 def check_precisions_init(precisions, covariance_type, n_components, n_features):
     """User ``precisions_init``: symmetric positive definite (positive for diag)."""
-    shapes = {"full": (n_components, n_features, n_features),
-              "tied": (n_features, n_features),
-              "diag": (n_components, n_features),
-              "spherical": (n_components,)}
+    model = covariance_model(covariance_type)
     p = _as_float_array(precisions, f"{covariance_type} precision",
-                        shapes[covariance_type])
-    if covariance_type in ("full", "tied"):
-        for mat in (p if covariance_type == "full" else p[None]):
+                        model.shape(n_components, n_features))
+    if model.matrix:
+        for mat in model.stack(p):
             # the Cholesky factorisation fit will need, not just eigenvalues > 0
             # (which rounding can report for a numerically singular matrix)
             try:

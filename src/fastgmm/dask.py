@@ -52,7 +52,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "fastgmm.dask needs dask: pip install \"fastgmm[dask]\"") from exc
 
 from ._config import effective_n_threads, single_threaded_blas
-from ._sources import ArraySource, _CODE_TO_TYPE, empty_statistics
+from ._covariance import model_of_code
+from ._sources import ArraySource, empty_statistics
 from ._utils import finite_status, finite_status_1d
 
 __all__ = ["DaskSource", "fit", "predict_lazy"]
@@ -94,7 +95,7 @@ def _em_block(x, w, params):
     means, prec, log_norm, center, cov_code, use_blas, n_threads = params
     K, d = means.shape
     src = _block_source(x, w, means.dtype)
-    N, S1, S2 = empty_statistics(_CODE_TO_TYPE[cov_code], K, d)
+    N, S1, S2 = empty_statistics(model_of_code(cov_code), K, d)
     with single_threaded_blas():
         ll = src.em_statistics(means, prec, log_norm, center, cov_code, use_blas,
                                _task_threads(n_threads), N, S1, S2)

@@ -53,16 +53,10 @@ def _fitted_mixture(model):
 
 def _full_covariances(model):
     """(K, d, d) covariance matrices of any covariance type, float64."""
+    from ._covariance import covariance_model
+
     K, d = model.means_.shape
-    cov = np.asarray(model.covariances_, dtype=np.float64)
-    t = model.covariance_type
-    if t == "full":
-        return cov
-    if t == "tied":
-        return np.broadcast_to(cov, (K, d, d))
-    if t == "diag":
-        return cov[:, :, None] * np.eye(d)
-    return cov[:, None, None] * np.eye(d)
+    return covariance_model(model.covariance_type).dense(model.covariances_, K, d)
 
 
 def _feature_label(model, j):
