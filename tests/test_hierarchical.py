@@ -15,7 +15,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import fastgmm
 from fastgmm import GaussianMixture, GaussianMixtureSelector
-from fastgmm._hierarchical import (
+from fastgmm._initialization.hierarchical import (
     HIERARCHICAL_SAMPLE,
     WardTree,
     cut_labels,
@@ -205,7 +205,7 @@ def test_too_few_weighted_rows_raises():
 
 
 def test_selector_builds_one_dendrogram_per_init(make_blobs_fn, monkeypatch):
-    import fastgmm._hierarchical as hier
+    import fastgmm._initialization.hierarchical as hier
 
     calls = []
     original = hier.linkage

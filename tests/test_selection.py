@@ -165,7 +165,7 @@ def test_kmeans_computed_once_per_n_components(make_blobs_fn, monkeypatch):
 
 
 def test_validates_x_once(make_blobs_fn, monkeypatch):
-    import fastgmm._gaussian_mixture as gmm
+    import fastgmm._mixture as mixture
     import fastgmm._selection as selection
 
     calls = []
@@ -176,7 +176,7 @@ def test_validates_x_once(make_blobs_fn, monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(selection, "check_X", counting)
-    monkeypatch.setattr(gmm, "check_X", counting)
+    monkeypatch.setattr(mixture, "check_X", counting)
     X, _, _ = make_blobs_fn(n=300, d=2, K=2, seed=1)
     GaussianMixtureSelector([1, 2], random_state=0).fit(X.tolist())
     assert len(calls) == 1

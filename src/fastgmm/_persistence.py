@@ -18,9 +18,9 @@ import zipfile
 import numpy as np
 
 from ._base import check_is_fitted
+from ._covariance import covariance_model
 from ._version import __version__
 
-FORMAT = "fastgmm.GaussianMixture"
 FORMAT_VERSION = 1
 
 _METADATA = "metadata"
@@ -32,6 +32,21 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 class ModelFileError(ValueError):
     """A file that is not a valid fastgmm model (a ValueError)."""
+
+
+# Format name ("fastgmm.<class name>") -> estimator class.  Each estimator
+# module registers its class, so this module never imports an estimator.
+_ESTIMATORS = {}
+
+
+def _format_of(cls):
+    return f"fastgmm.{cls.__name__}"
+
+
+def register_estimator(cls):
+    """Make ``cls`` loadable (a class decorator for estimators that save)."""
+    _ESTIMATORS[_format_of(cls)] = cls
+    return cls
 
 
 # ---------------------------------------------------------------------- save
@@ -97,7 +112,7 @@ def save_model(model, path):
             params[name] = _json_scalar(value, name)
 
     metadata = {
-        "format": FORMAT,
+        "format": _format_of(type(model)),
         "format_version": FORMAT_VERSION,
         "fastgmm_version": __version__,
         "dtype": dtype.name,
@@ -146,9 +161,10 @@ def _read_metadata(arrays, source):
     except ValueError:
         raise ModelFileError(f"{source}: the model metadata is not valid JSON.") \
             from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in _ESTIMATORS:
         fmt = meta.get("format") if isinstance(meta, dict) else None
-        raise ModelFileError(f"{source} is not a fastgmm GaussianMixture model "
+        kinds = " or ".join(cls.__name__ for cls in _ESTIMATORS.values())
+        raise ModelFileError(f"{source} is not a fastgmm {kinds} model "
                              f"(format {fmt!r}).")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
@@ -187,20 +203,16 @@ def _random_state_from(entry, arrays, source):
     raise ModelFileError(f"{source}: invalid random_state entry {entry!r}.")
 
 
-def _shapes(covariance_type, K, d):
-    return {"full": (K, d, d), "tied": (d, d), "diag": (K, d),
-            "spherical": (K,)}[covariance_type]
-
-
 def _check_fitted_arrays(fitted, covariance_type, K, d, source):
     """Shapes, dtypes, finiteness and consistency of the fitted arrays."""
+    model = covariance_model(covariance_type)
     dtype = fitted["means_"].dtype
     if dtype not in (np.float32, np.float64):
         raise ModelFileError(f"{source}: means_ has dtype {dtype}, expected float32 "
                              "or float64.")
     expected = {"weights_": (K,), "means_": (K, d)}
     for name in ("covariances_", "precisions_", "precisions_cholesky_"):
-        expected[name] = _shapes(covariance_type, K, d)
+        expected[name] = model.shape(K, d)
     for name, shape in expected.items():
         a = fitted[name]
         if a.dtype != dtype:
@@ -222,19 +234,14 @@ def _check_fitted_arrays(fitted, covariance_type, K, d, source):
     prec = fitted["precisions_"].astype(np.float64)
     chol = fitted["precisions_cholesky_"].astype(np.float64)
     cov = fitted["covariances_"].astype(np.float64)
-    if covariance_type in ("full", "tied"):
-        prec_k = prec if covariance_type == "full" else prec[None]
-        chol_k = chol if covariance_type == "full" else chol[None]
-        cov_k = cov if covariance_type == "full" else cov[None]
-    else:
-        prec_k, chol_k, cov_k = (a.reshape(a.shape[0], -1) for a in (prec, chol, cov))
+    prec_k, chol_k, cov_k = (model.stack(a) for a in (prec, chol, cov))
 
     def where(k):
-        return "the tied component" if covariance_type == "tied" else f"component {k}"
+        return f"component {k}" if model.per_component else "the tied component"
 
     for k in range(prec_k.shape[0]):
         P, L, S = prec_k[k], chol_k[k], cov_k[k]
-        if covariance_type in ("full", "tied"):
+        if model.matrix:
             for name, M in (("precisions_", P), ("covariances_", S)):
                 # rounding-level asymmetry (files of versions that did not
                 # symmetrise the fitted matrices) is accepted: relative to the
@@ -289,8 +296,6 @@ def load_model(path):
     ModelFileError (a ValueError)
         When the file is not a valid fastgmm model.
     """
-    from ._gaussian_mixture import GaussianMixture
-
     source = repr(os.fspath(path)) if not hasattr(path, "read") else "the model file"
     arrays = _read_arrays(path, source)
     meta = _read_metadata(arrays, source)
@@ -307,7 +312,7 @@ def load_model(path):
     params["random_state"] = _random_state_from(meta.get("random_state"), arrays,
                                                  source)
     try:
-        model = GaussianMixture(**params)
+        model = _ESTIMATORS[meta["format"]](**params)
     except TypeError as exc:
         raise ModelFileError(f"{source}: unknown parameters ({exc}).") from None
     d = meta["n_features_in_"]

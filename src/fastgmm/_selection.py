@@ -11,17 +11,15 @@ import numpy as np
 
 from ._base import BaseEstimator, DensityMixin, check_is_fitted
 from ._config import effective_n_threads, single_threaded_blas
-from ._gaussian_mixture import (
-    COVARIANCE_TYPES,
-    INIT_PARAMS,
-    GaussianMixture,
-    _check_random_state,
-)
+from ._covariance import COVARIANCE_TYPES
+from ._gaussian_mixture import GaussianMixture
 from ._initialization import initial_partition, nearest_centers
+from ._initialization.hierarchical import WardTree
+from ._mixture import fit_validated, log_likelihood, n_parameters
 from ._mstep import ILL_DEFINED_MESSAGE
-from ._validation import check_options, check_sample_weight, check_scalar_param, check_X
+from ._parameters import check_param, validate_params
+from ._validation import check_random_state, check_sample_weight, check_X
 
-CRITERIA = ("bic", "aic")
 # Below this many values in X the whole grid runs on one thread.
 SMALL_DATA_SIZE = 1 << 16
 RESULT_KEYS = ("n_components", "covariance_type", "bic", "aic", "lower_bound",
@@ -154,7 +152,7 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         if not ks:
             raise ValueError(f"The 'n_components' parameter of {name} is empty.")
         for k in ks:
-            check_scalar_param(k, "n_components", "int", 1, owner=name)
+            check_param(k, "n_components", name)
         types = self.covariance_type
         if isinstance(types, str):
             types = [types]
@@ -165,30 +163,20 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         if not types:
             raise ValueError(f"The 'covariance_type' parameter of {name} is empty.")
         for t in types:
-            check_options(t, "covariance_type", COVARIANCE_TYPES, name)
+            check_param(t, "covariance_type", name)
         return [int(k) for k in dict.fromkeys(ks)], list(dict.fromkeys(types))
 
     def _check_params(self):
-        name = type(self).__name__
-        check_options(self.criterion, "criterion", CRITERIA, name)
-        check_scalar_param(self.tol, "tol", "real", 0.0, owner=name)
-        check_scalar_param(self.reg_covar, "reg_covar", "real", 0.0, owner=name)
-        check_scalar_param(self.max_iter, "max_iter", "int", 0, owner=name)
-        check_scalar_param(self.n_init, "n_init", "int", 1, owner=name)
-        check_options(self.init_params, "init_params", INIT_PARAMS, name)
-        check_scalar_param(self.verbose, "verbose", "int", 0, owner=name)
-        if self.n_threads is not None:
-            check_scalar_param(self.n_threads, "n_threads", "int", owner=name)
-            if self.n_threads == 0:
-                raise ValueError(f"The 'n_threads' parameter of {name} must be None "
-                                 "or a non-zero int. Got 0 instead.")
+        # the candidates' settings are checked as GaussianMixture checks
+        # them (one table); the grid's entries one by one in _grid
+        validate_params(self, skip=("n_components", "covariance_type"))
         return self._grid()
 
     def _seed(self):
         rs = self.random_state
         if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
             return int(rs)
-        return int(_check_random_state(rs).randint(np.iinfo(np.int32).max))
+        return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
     # ------------------------------------------------------------------- fit
     def fit(self, X, y=None, sample_weight=None):
@@ -240,8 +228,6 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         trees = None
         t_trees = 0.0
         if self.init_params == "hierarchical":
-            from ._hierarchical import WardTree
-
             t0 = perf_counter()
             rs = np.random.RandomState(seed)
             # the draws a single fit's initialisations make, in order
@@ -284,17 +270,14 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
                 random_state=seed, verbose=max(0, self.verbose - 1),
                 n_threads=kernel_threads)
             try:
-                model._fit(X, sample_weight, _shared=(feature_names, partitions))
+                fit_validated(model, X, sample_weight, feature_names, partitions)
             except ValueError as exc:
                 if ILL_DEFINED_MESSAGE not in str(exc):
                     raise
                 return exc, (k, cov, np.nan, np.nan, np.nan, 0, False,
                              perf_counter() - t0 + t_shared)
-            log_prob = model._predict_kernel(X, log_prob=True)
-            ll = float(sample_weight.astype(np.float64) @ log_prob) if weighted \
-                else float(log_prob.sum())
-            del log_prob
-            n_par = model._n_parameters()
+            ll, _ = log_likelihood(model, X, sample_weight)
+            n_par = n_parameters(model)
             row = (k, cov, -2 * ll + n_par * math.log(n_obs), -2 * ll + 2 * n_par,
                    model.lower_bound_, model.n_iter_, model.converged_,
                    perf_counter() - t0 + t_shared)

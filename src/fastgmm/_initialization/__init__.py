@@ -1,170 +1,27 @@
-"""Initial parameters: fastgmm's own k-means, k-means++ and random inits.
+"""Initial parameters: the initial responsibilities' sufficient statistics.
 
-Every routine reads the data through a row source (``_sources``): whole
-passes in chunks through the compiled kernels, plus a few rows by index.
-Nothing of size n_samples x n_components or n_samples x n_features is
-allocated (vectors of length n_samples only, and only for 'k-means++' and
-weighted 'random_from_data' on sources that hold the data locally).
+scikit-learn's four initialisations and fastgmm's 'hierarchical', grouped by
+what they compute:
+
+* ``kmeans``: fastgmm's k-means (k-means++ seeding on a bounded sample,
+  Lloyd iterations on all rows) and k-means++ / random seed rows;
+* ``hierarchical``: Ward partitions of a bounded random sample;
+* this module: the initial partition and the statistics of the initial
+  responsibilities, from which the estimator's M-step makes its starting
+  parameters.
+
+Everything reads the data through a row source (``_sources``).
 """
 
 import numpy as np
 
-from ._dispatch import em as _em, kmeans as _kmeans
-from ._sources import ArraySource
+from .._covariance import covariance_model
+from .._sources import ArraySource
+from .hierarchical import hierarchical_partition
+from .kmeans import column_mean_var, kmeans, nearest_centers, seed_rows
 
-# 'kmeans' seeds k-means++ on a uniform random sample of at most
-# max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters) rows (with their
-# sample weights); Lloyd's iterations then run on all rows.
-KMEANS_SEED_MIN = 2048
-KMEANS_SEED_PER_CLUSTER = 100
-
-
-def _seed_sample_size(n_clusters):
-    return max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters)
-
-
-def _sample_source(source, random_state, n_rows):
-    """An in-memory ArraySource of a uniform random sample of ``source``'s
-    rows (all rows when it has at most ``n_rows``), and the rows taken."""
-    n = source.n_samples
-    if n > n_rows:
-        rows = np.unique(random_state.randint(0, n, size=n_rows))
-    else:
-        rows = np.arange(n)
-    sub, sub_w = source.take(rows)
-    if sub_w.shape[0] and not sub_w.sum() > 0:
-        sub_w = np.ones_like(sub_w)
-    return ArraySource(sub, sub_w), rows
-
-
-def column_mean_var(source):
-    """Weighted per-feature mean and variance, chunk by chunk (two passes)."""
-    total = source.total_weight
-    mean = source.column_moment() / total
-    return mean, source.column_moment(mean) / total
-
-
-def kmeans_plusplus(source, n_clusters, random_state, n_threads):
-    """Greedy k-means++ seeding (scikit-learn's scheme), chunked and parallel.
-
-    Each new centre is the best of ``2 + log(k)`` candidates drawn with
-    probability proportional to ``s_i D(x_i)^2``.  Holds three float64
-    vectors of length n_samples (weights, distances, their cumulative sum).
-
-    Parameters
-    ----------
-    source : RowSource that holds row vectors (``holds_row_vectors``)
-
-    Returns
-    -------
-    centers : ndarray (n_clusters, d), the data's dtype
-    indices : ndarray (n_clusters,) rows chosen as centres
-    """
-    n, d = source.n_samples, source.n_features
-    w = source.weights_vector()
-    n_local_trials = 2 + int(np.log(n_clusters))
-    indices = np.empty(n_clusters, dtype=np.intp)
-    centers = np.empty((n_clusters, d), dtype=source.dtype)
-    indices[0] = random_state.choice(n, p=w / w.sum())
-    centers[0] = source.take(indices[:1])[0][0]
-    closest = np.full(n, np.inf)
-    source.update_min_sq_distances(centers[0], closest, n_threads)
-    current_pot = float(w @ closest)
-    potentials = np.empty(n_local_trials)
-    for c in range(1, n_clusters):
-        rand_vals = random_state.uniform(size=n_local_trials) * current_pot
-        cumulative = np.cumsum(w * closest)
-        candidates = np.searchsorted(cumulative, rand_vals)
-        del cumulative
-        np.clip(candidates, None, n - 1, out=candidates)
-        cand_rows = source.take(candidates)[0]
-        source.min_sq_distances(cand_rows, closest, potentials, n_threads)
-        best = int(np.argmin(potentials))
-        current_pot = float(potentials[best])
-        indices[c] = candidates[best]
-        centers[c] = cand_rows[best]
-        source.update_min_sq_distances(centers[c], closest, n_threads)
-    return centers, indices
-
-
-def kmeans(source, n_clusters, random_state, n_threads, max_iter=300, tol=1e-4):
-    """Lloyd's k-means from k-means++ seeds, weighted, chunked and parallel.
-
-    The k-means++ seeds are chosen on a uniform random subsample of at most
-    ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer), so
-    seeding needs no n_samples-sized buffers; the Lloyd iterations use every
-    row (each a pass over the source: streamed for memory-mapped files and
-    blocks, distributed for Dask).  They stop when the squared shift of the
-    centres falls below ``tol`` times the mean feature variance
-    (scikit-learn's rule) or after ``max_iter`` iterations.  Empty clusters
-    are re-seeded on a random row.
-
-    Returns
-    -------
-    centers : ndarray (n_clusters, d), the data's dtype
-    """
-    n, d = source.n_samples, source.n_features
-    _, var = column_mean_var(source)
-    tol_abs = float(np.mean(var)) * tol
-    n_seed = _seed_sample_size(n_clusters)
-    if n > n_seed or not source.holds_row_vectors:
-        sample, _ = _sample_source(source, random_state, n_seed)
-        centers, _ = kmeans_plusplus(sample, n_clusters, random_state, n_threads)
-    else:
-        centers, _ = kmeans_plusplus(source, n_clusters, random_state, n_threads)
-    sums = np.empty((n_clusters, d))
-    wsum = np.empty(n_clusters)
-    for _ in range(max_iter):
-        source.lloyd_iteration(centers, sums, wsum, n_threads)
-        empty = wsum <= 0
-        new = sums / np.where(empty, 1.0, wsum)[:, None]
-        if np.any(empty):
-            new[empty] = source.take(
-                random_state.randint(0, n, size=int(empty.sum())))[0]
-        new = new.astype(source.dtype)
-        shift = float(((new.astype(np.float64) - centers) ** 2).sum())
-        centers = np.ascontiguousarray(new)
-        if shift <= tol_abs:
-            break
-    return centers
-
-
-def _seed_rows(source, n_components, init_params, random_state, n_threads):
-    """Rows (one per component) for 'k-means++' and 'random_from_data'.
-
-    Sources that cannot hold per-row vectors (Dask) pick them within a
-    uniform random sample of ``max(2048, 100 * n_components)`` rows.
-    """
-    n = source.n_samples
-    if not source.holds_row_vectors:
-        sample, rows = _sample_source(source, random_state,
-                                      _seed_sample_size(n_components))
-        return rows[_seed_rows(sample, n_components, init_params, random_state,
-                               n_threads)]
-    if init_params == "k-means++":
-        _, indices = kmeans_plusplus(source, n_components, random_state, n_threads)
-        return indices
-    if source.weighted:
-        w = source.weights_vector()
-        return random_state.choice(n, size=n_components, replace=False, p=w / w.sum())
-    return random_state.choice(n, size=n_components, replace=False)
-
-
-def nearest_centers(X, sample_weight, centers, n_threads):
-    """Index of the nearest centre for every row (chunked, parallel kernel).
-
-    No n_samples x n_clusters array: the kernel keeps one chunk of
-    distances per thread.
-
-    Returns
-    -------
-    labels : ndarray (n_samples,) int32
-    """
-    K, d = centers.shape
-    labels = np.empty(X.shape[0], dtype=np.int32)
-    _kmeans.lloyd_iteration(X, sample_weight, np.ascontiguousarray(centers, dtype=X.dtype),
-                            np.empty((K, d)), np.empty(K), labels, n_threads)
-    return labels
+__all__ = ["column_mean_var", "initial_partition", "initial_statistics", "kmeans",
+           "nearest_centers"]
 
 
 def initial_partition(X, sample_weight, n_components, init_params, random_state,
@@ -182,13 +39,9 @@ def initial_partition(X, sample_weight, n_components, init_params, random_state,
         ('kmeans' assigns chunk by chunk and stores no labels).
     """
     if init_params == "kmeans":
-        from ._sources import ArraySource
-
         return kmeans(ArraySource(X, sample_weight), n_components, random_state,
                       n_threads), None
     if init_params == "hierarchical":
-        from ._hierarchical import hierarchical_partition
-
         return hierarchical_partition(X, sample_weight, n_components, random_state,
                                       n_threads)
     raise ValueError(f"init_params {init_params!r} has no hard partition")
@@ -199,7 +52,7 @@ def initial_statistics(source, n_components, covariance_type, init_params,
     """Sufficient statistics of scikit-learn's initial responsibilities.
 
     'kmeans' (fastgmm's k-means labels), 'hierarchical' (Ward on a sample,
-    see ``_hierarchical``), 'k-means++' and 'random_from_data' (one row per
+    see ``hierarchical``), 'k-means++' and 'random_from_data' (one row per
     component), 'random' (uniform random responsibilities, normalised per
     row, drawn chunk by chunk in scikit-learn's order).  ``partition``, a
     precomputed ``initial_partition`` result, replaces the 'kmeans' or
@@ -216,22 +69,22 @@ def initial_statistics(source, n_components, covariance_type, init_params,
     """
     d = source.n_features
     K = n_components
-    cov_code = _em.COVARIANCE_TYPES[covariance_type]
+    cov_code = covariance_model(covariance_type).code
     dtype = source.dtype
 
     if init_params in ("k-means++", "random_from_data"):
-        indices = _seed_rows(source, K, init_params, random_state, n_threads)
+        indices = seed_rows(source, K, init_params, random_state, n_threads)
         rows, w = source.take(indices)
         rows = rows.astype(np.float64)
         w = w.astype(np.float64) if w.shape[0] else np.ones(K)
         N = w.copy()
         S1 = rows * w[:, None]
-        S2 = np.zeros({"full": K * d * d, "tied": d * d}.get(covariance_type, K * d))
+        S2 = np.zeros(covariance_model(covariance_type).s2_size(K, d))
         # one row per component: zero scatter about itself (full, diag); the
         # tied scatter is about one centre
         centers = rows.astype(dtype)
         center = np.ascontiguousarray(centers.mean(axis=0))
-        if covariance_type == "tied":
+        if not covariance_model(covariance_type).per_component:
             dev = rows - center.astype(np.float64)
             S2[:] = ((dev * w[:, None]).T @ dev).ravel()
         return N, S1, S2, centers, center

@@ -16,7 +16,7 @@ arrays: the assignment returns one int32 label per row.
 import numpy as np
 from scipy.cluster.hierarchy import linkage
 
-from ._initialization import nearest_centers
+from .kmeans import nearest_centers
 
 # Rows Ward's method clusters: its condensed distance matrix is
 # m (m - 1) / 2 doubles (16 MB at 2000) and its time grows as m^2.
