@@ -45,7 +45,7 @@ from ._validation import (
 # 151 -> 102 ms in float32; tied/diag/spherical about 1.7x).  The portable
 # build's loops lose to BLAS from about 9 features ('full' at 16: 314 ms
 # against 208 ms).
-BLAS_MIN_FEATURES = 9 if _kernel_variant == "baseline" else 17
+BLAS_MIN_FEATURES = _em.BLAS_MIN_FEATURES
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
