@@ -153,8 +153,11 @@ cdef int _accumulate(
                                       &prec_chol[0], &center[0], &meansT, &precT,
                                       &shifted)
     if dscratch == NULL or fscratch == NULL or status != 0:
-        free(dscratch); free(fscratch)
-        free(meansT); free(precT); free(shifted)
+        free(dscratch)
+        free(fscratch)
+        free(meansT)
+        free(precT)
+        free(shifted)
         raise MemoryError("fastgmm: could not allocate EM scratch buffers")
 
     cdef const floating* Xp = &X[0, 0]
@@ -229,8 +232,11 @@ cdef int _accumulate(
                     _statistics_rows(Xp + i0 * d, swp + i0 if swp != NULL else NULL,
                                      C, d, K, cov_type, mp, cp, R, blk + 1 + K,
                                      blk + 1 + K + K * d, D)
-    free(dscratch); free(fscratch)
-    free(meansT); free(precT); free(shifted)
+    free(dscratch)
+    free(fscratch)
+    free(meansT)
+    free(precT)
+    free(shifted)
     return 0
 
 
@@ -502,7 +508,6 @@ def predict(
     Allocates nothing of size n_samples: only per-thread chunk scratch.
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
-    cdef double[::1] dummy_N = None
     _check_shapes(X, X[:0, 0], means, prec_chol, log_norm, center, cov_type,
                   log_norm, means, None)
     if log_prob_norm is not None and log_prob_norm.shape[0] != n:
@@ -531,7 +536,11 @@ def predict(
                                       &prec_chol[0], &center[0], &meansT, &precT,
                                       &shifted)
     if dscratch == NULL or fscratch == NULL or status != 0:
-        free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
+        free(dscratch)
+        free(fscratch)
+        free(meansT)
+        free(precT)
+        free(shifted)
         raise MemoryError("fastgmm: could not allocate prediction scratch buffers")
 
     cdef const floating* Xp = &X[0, 0]
@@ -577,7 +586,11 @@ def predict(
                               lpn + i0 if lpn != NULL else NULL,
                               rsp + i0 * K if rsp != NULL else NULL)
 
-    free(dscratch); free(fscratch); free(meansT); free(precT); free(shifted)
+    free(dscratch)
+    free(fscratch)
+    free(meansT)
+    free(precT)
+    free(shifted)
 
 
 def vector_exp(const floating[::1] x, floating[::1] out):

@@ -149,7 +149,9 @@ cdef int _lloyd_accumulate(
     cdef floating* fscratch = <floating*> malloc(n_threads * dstride * sizeof(floating))
     cdef double* c_norms = <double*> malloc(K * sizeof(double))
     if dscratch == NULL or fscratch == NULL or c_norms == NULL:
-        free(dscratch); free(fscratch); free(c_norms)
+        free(dscratch)
+        free(fscratch)
+        free(c_norms)
         raise MemoryError("fastgmm: could not allocate k-means scratch buffers")
 
     cdef Py_ssize_t b, c, c0, c1, i, j, k, i0, C, tid, best
@@ -195,7 +197,9 @@ cdef int _lloyd_accumulate(
                     blk[1 + best] += wi
                     for j in range(d):
                         blk[1 + K + best * d + j] += wi * Xp[(i0 + i) * d + j]
-    free(dscratch); free(fscratch); free(c_norms)
+    free(dscratch)
+    free(fscratch)
+    free(c_norms)
     return 0
 
 

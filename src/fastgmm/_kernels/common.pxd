@@ -27,8 +27,8 @@ cdef inline Py_ssize_t pow2_blocks(Py_ssize_t n_chunks, Py_ssize_t block_bytes,
 
 
 cdef inline Py_ssize_t stripe_first(Py_ssize_t b, Py_ssize_t n_chunks,
-                                     Py_ssize_t n_blocks,
-                                     Py_ssize_t chunk_lo) noexcept nogil:
+                                    Py_ssize_t n_blocks,
+                                    Py_ssize_t chunk_lo) noexcept nogil:
     """First chunk of block ``b`` in the stripe [chunk_lo, chunk_hi), the
     stripe counted from the block's first chunk; see ``stripe_stop``.
 

@@ -62,10 +62,12 @@ cdef struct TileScratch:
     Py_ssize_t e        # (K, CHUNK_SIZE) log-densities, then s_i r_ik
     Py_ssize_t mx       # (CHUNK_SIZE,) row max
     Py_ssize_t tot      # (CHUNK_SIZE,) sum_k e, then s_i / sum_k e
-    Py_ssize_t dm       # (d, ld) x - m_k (tied: x - c); before that the
-                        #   centres and scales of fg_tile_qdiag; predict: argmax
-    Py_ssize_t w        # tied: (d, ld) y = (x - c) P; full: (CHUNK_SIZE, SMALL_D)
-                        #   gathered rows x - m_k, row-major
+    # dm: (d, ld) x - m_k (tied: x - c); before that the centres and
+    # scales of fg_tile_qdiag; in predict the argmax
+    Py_ssize_t dm
+    # w: tied (d, ld) y = (x - c) P; full (CHUNK_SIZE, SMALL_D) the gathered
+    # rows x - m_k, row-major
+    Py_ssize_t w
     Py_ssize_t size
 
 

@@ -57,7 +57,8 @@ cdef void _small_logp(
     const floating* X,          # IN (C, d)
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     const floating* means,      # IN (K, d)
-    const floating* prec,       # IN full (K, d, d) upper P_k | tied (d, d) | diag (K, d) | sph. (K,)
+    const floating* prec,       # IN full (K, d, d) upper P_k | tied (d, d) | diag (K, d)
+                                #    | sph. (K,)
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
     const floating* center,     # IN tied: (d,) centre c
     const double* log_norm,     # IN (K,)
@@ -323,7 +324,7 @@ cdef double _small_estep(
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
             for a in range(d):
                 accS2[k * d + a] += _lanes(LANE_WSQ, e, XT + a * FEATURE_LD,
-                                            means[k * d + a], C)
+                                           means[k * d + a], C)
     return ll
 
 
