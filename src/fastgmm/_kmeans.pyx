@@ -54,26 +54,45 @@ cdef void _sq_distances_chunk(
             dist[i * K + k] = max(0.0, xx - 2.0 * dots[i * K + k] + c_norms[k])
 
 
+cdef struct NearestScratch:
+    # Offsets (in doubles) into one thread's scratch of _nearest_small_chunk.
+    Py_ssize_t xt       # (d, CHUNK_SIZE) the chunk feature-major
+    Py_ssize_t dk       # (QDIAG_KB, CHUNK_SIZE) squared distances of a group
+    Py_ssize_t mn       # (CHUNK_SIZE,) OUT distance to the nearest centre
+    Py_ssize_t best     # (CHUNK_SIZE,) OUT its index, as a double
+    Py_ssize_t size
+
+
+cdef inline NearestScratch _nearest_scratch(Py_ssize_t d) noexcept nogil:
+    cdef NearestScratch s
+    s.xt = 0
+    s.dk = s.xt + d * CHUNK_SIZE
+    s.mn = s.dk + QDIAG_KB * CHUNK_SIZE
+    s.best = s.mn + CHUNK_SIZE
+    s.size = s.best + CHUNK_SIZE
+    return s
+
+
 cdef void _nearest_small_chunk(
     const floating* X,          # IN (C, d)
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     const floating* centers,    # IN (K, d)
-    double* T,                  # scratch (d + QDIAG_KB + 2) * CHUNK_SIZE; OUT mn, best
+    double* T,                  # scratch (_nearest_scratch(d)); OUT at .mn and .best
 ) noexcept nogil:
     """Squared distance to the nearest centre and its index (first on ties),
     for d <= SMALL_D, component-major: x^T once, then per group of
     QDIAG_KB centres ||x_i - c_k||^2 across the rows (register tiles),
-    and the running minimum as vector blends.  Writes mn and best (as
-    doubles) to the rows d + QDIAG_KB and d + QDIAG_KB + 1 of T."""
+    and the running minimum as vector blends."""
     cdef Py_ssize_t i, l, k, k0, nk
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
     cdef double ck[SMALL_D * QDIAG_KB]
     cdef double zero[QDIAG_KB]
     cdef double minus2[QDIAG_KB]
-    cdef double* XT = T
-    cdef double* dk = T + d * CHUNK_SIZE            # (QDIAG_KB, CHUNK_SIZE)
-    cdef double* mn = dk + QDIAG_KB * CHUNK_SIZE
-    cdef double* best = mn + CHUNK_SIZE
+    cdef NearestScratch L = _nearest_scratch(d)
+    cdef double* XT = T + L.xt
+    cdef double* dk = T + L.dk
+    cdef double* mn = T + L.mn
+    cdef double* best = T + L.best
     transpose_chunk(X, C, Cp, d, XT, CHUNK_SIZE)
     for i in range(Cp):
         mn[i] = INFINITY
@@ -138,8 +157,8 @@ cdef int _lloyd_accumulate(
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
     cdef bint small = d <= SMALL_D
-    cdef Py_ssize_t mn_row = d + QDIAG_KB    # where _nearest_small_chunk leaves mn
-    cdef Py_ssize_t dstride = CHUNK_SIZE * (mn_row + 2 if small else K)
+    cdef NearestScratch near = _nearest_scratch(d)
+    cdef Py_ssize_t dstride = near.size if small else CHUNK_SIZE * K
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
     # no more threads than blocks: idle team members only cost barrier
@@ -181,8 +200,8 @@ cdef int _lloyd_accumulate(
                                         dist, fscratch + tid * dstride)
                 for i in range(C):
                     if small:
-                        mn = dist[mn_row * CHUNK_SIZE + i]
-                        best = <Py_ssize_t> dist[(mn_row + 1) * CHUNK_SIZE + i]
+                        mn = dist[near.mn + i]
+                        best = <Py_ssize_t> dist[near.best + i]
                     else:
                         best = 0
                         mn = dist[i * K]
