@@ -241,9 +241,9 @@ def show_config(file=None):
              f"  OpenMP:            {'on' if info['openmp'] else 'off'}",
              f"  OpenMP runtime:    {runtime}",
              f"  default n_threads: {info['default_n_threads']}",
-             f"  kernels:           {info['kernels']}"
-             f"{' (FMA)' if info['kernel_fma'] else ''},"
-             f" BLAS from {info['blas_min_features']} features",
+             (f"  kernels:           {info['kernels']}"
+              f"{' (FMA)' if info['kernel_fma'] else ''},"
+              f" BLAS from {info['blas_min_features']} features"),
              "  CPU features:      "
              + (" ".join(k for k, v in info["cpu_features"].items() if v) or "none")]
     if isinstance(info["threadpools"], list):
