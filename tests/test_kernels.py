@@ -1034,3 +1034,65 @@ class TestBuildsAgree:
             np.testing.assert_allclose(other[4]["resp"], results[0][4]["resp"],
                                        rtol=0, atol=1e-12)
             np.testing.assert_array_equal(other[4]["labels"], results[0][4]["labels"])
+
+
+# --------------------------------------------------------------------------
+# What each build says it was compiled for, and the CPU detection choosing it
+# --------------------------------------------------------------------------
+
+def test_build_reports_what_it_was_compiled_for(kernel_build):
+    """Each build's SIMD constant (from _kernels/simd.h, i.e. from the
+    compiler's own macros) names the build the dispatcher loaded it as; the
+    SIMD builds have FMA and the portable one does not."""
+    assert _em.SIMD == kernel_build
+    assert _kmeans.SIMD == kernel_build
+    assert _em.FMA is (kernel_build != "baseline")
+
+
+def test_blas_threshold_comes_from_the_build_in_use(kernel_build):
+    """The estimator's BLAS_MIN_FEATURES is the dispatched build's own value
+    (no copy in Python).  Each build's value is where its own loops stop
+    beating BLAS: the SIMD builds' register tiles up to 16 features, the
+    portable loops up to 8 (_kernels/tuning.h)."""
+    from fastgmm import GaussianMixture, _mixture
+
+    assert _mixture.BLAS_MIN_FEATURES == _dispatch.em.BLAS_MIN_FEATURES
+    gm = GaussianMixture()
+    assert gm._use_blas(_dispatch.em.BLAS_MIN_FEATURES)
+    assert not gm._use_blas(_dispatch.em.BLAS_MIN_FEATURES - 1)
+    assert _em.BLAS_MIN_FEATURES == (9 if kernel_build == "baseline" else 17)
+
+
+def test_cpu_features_agree_with_numpy():
+    """The compiled detection (no NumPy private module at run time) finds
+    the same features as NumPy's own, where this NumPy exposes them."""
+    from fastgmm._cpu import cpu_features
+
+    ours = cpu_features()
+    assert set(ours) == {"AVX2", "FMA3", "AVX512F", "AVX512CD", "AVX512BW",
+                         "AVX512DQ", "AVX512VL"}
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:
+        pytest.skip("this NumPy does not expose its CPU features")
+    assert ours == {k: bool(__cpu_features__.get(k)) for k in ours}
+
+
+def test_dispatch_follows_the_detected_features(monkeypatch):
+    """A CPU without AVX2 gets the baseline, one without AVX-512 at most
+    AVX2, whatever the machine running the test has."""
+    none = dict.fromkeys(("AVX2", "FMA3", "AVX512F", "AVX512CD", "AVX512BW",
+                          "AVX512DQ", "AVX512VL"), False)
+    monkeypatch.setattr(_dispatch, "cpu_features", lambda: dict(none))
+    assert _dispatch.available_builds() == ["baseline"]
+    real = _dispatch_features()
+    no512 = dict(real, AVX512F=False)
+    monkeypatch.setattr(_dispatch, "cpu_features", lambda: dict(no512))
+    assert "avx512" not in _dispatch.available_builds()
+    if real["AVX2"] and real["FMA3"]:
+        assert _dispatch.available_builds()[0] == "avx2"
+
+
+def _dispatch_features():
+    from fastgmm._cpu import cpu_features
+    return cpu_features()

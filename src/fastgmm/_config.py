@@ -197,16 +197,23 @@ def show_config(file=None):
         OpenMP), ``openmp_runtime`` (the OpenMP library the kernels call,
         see :func:`openmp_runtime_info`; None without OpenMP),
         ``default_n_threads`` (threads a fit uses with ``n_threads=None``),
-        ``kernels`` (the kernel build in use) and ``threadpools`` (every
-        BLAS/OpenMP library threadpoolctl sees in the process).
+        ``kernels`` (the kernel build in use), ``kernel_fma`` (whether it
+        was compiled with fused multiply-adds), ``blas_min_features`` (from
+        how many features its E-step uses BLAS), ``cpu_features`` (the SIMD
+        features of this CPU the builds are chosen by) and ``threadpools``
+        (every BLAS/OpenMP library threadpoolctl sees in the process).
     """
-    from ._dispatch import variant
+    from ._cpu import cpu_features
+    from ._dispatch import em, variant
 
     info = {
         "version": __version__,
         "openmp": openmp_enabled(),
         "default_n_threads": effective_n_threads(None),
         "kernels": variant,
+        "kernel_fma": em.FMA,
+        "blas_min_features": em.BLAS_MIN_FEATURES,
+        "cpu_features": cpu_features(),
     }
     try:
         info["openmp_runtime"] = openmp_runtime_info()
@@ -234,7 +241,11 @@ def show_config(file=None):
              f"  OpenMP:            {'on' if info['openmp'] else 'off'}",
              f"  OpenMP runtime:    {runtime}",
              f"  default n_threads: {info['default_n_threads']}",
-             f"  kernels:           {info['kernels']}"]
+             (f"  kernels:           {info['kernels']}"
+              f"{' (FMA)' if info['kernel_fma'] else ''},"
+              f" BLAS from {info['blas_min_features']} features"),
+             "  CPU features:      "
+             + (" ".join(k for k, v in info["cpu_features"].items() if v) or "none")]
     if isinstance(info["threadpools"], list):
         for lib in info["threadpools"]:
             lines.append(f"  {lib.get('user_api')}: {lib.get('internal_api')} "

@@ -3,7 +3,7 @@
 Each kernel module is compiled three times on x86-64: for the portable
 baseline, with AVX2 + FMA, and with AVX-512 (F, CD, BW, DQ, VL, as in
 x86-64-v4); other platforms have the baseline only.  The widest build the
-CPU supports (as NumPy detects its features) is used.
+CPU supports (as ``_cpu.cpu_features`` detects them) is used.
 ``FASTGMM_DISABLE_AVX512=1`` caps the choice at AVX2 and
 ``FASTGMM_DISABLE_AVX2=1`` forces the baseline.  Within one build the
 results are bitwise identical for any thread count; different builds may
@@ -13,20 +13,14 @@ differ in the last bits (FMA rounding, summation lanes).
 import importlib
 import os
 
-# Build name -> NumPy CPU features it needs, widest first.
+from ._cpu import cpu_features
+
+# Build name -> CPU features it needs, widest first.
 _BUILDS = (
     ("avx512", ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL",
                 "AVX2", "FMA3")),
     ("avx2", ("AVX2", "FMA3")),
 )
-
-
-def _cpu_features():
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # pragma: no cover - older or future numpy layout
-        return {}
-    return __cpu_features__
 
 
 def _disabled(name):
@@ -37,7 +31,7 @@ def available_builds(skip=()):
     """Names of the kernel builds this machine can run, widest first
     (``"baseline"`` always last).  Builds named in ``skip`` are not even
     imported (their module start-up code needs the instructions)."""
-    cpu = _cpu_features()
+    cpu = cpu_features()
     names = []
     for name, needs in _BUILDS:
         if name in skip or not all(cpu.get(f) for f in needs):

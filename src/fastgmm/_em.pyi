@@ -3,6 +3,9 @@ from numpy.typing import NDArray
 
 COVARIANCE_TYPES: dict[str, int]
 CHUNK: int
+SIMD: str  # what this build was compiled for: "avx512", "avx2" or "baseline"
+FMA: bool  # whether its kernels use fused multiply-adds
+BLAS_MIN_FEATURES: int  # from this many features, pass use_blas=True
 
 def n_blocks_for(
     n_samples: int, n_features: int, n_components: int, cov_type: int, itemsize: int

@@ -1,6 +1,8 @@
 import numpy as np
 from numpy.typing import NDArray
 
+SIMD: str  # what this build was compiled for (as _em.SIMD)
+
 def lloyd_n_blocks(n_samples: int, n_features: int, n_clusters: int) -> int: ...
 def min_sq_n_blocks(n_samples: int, n_candidates: int) -> int: ...
 def lloyd_iteration(

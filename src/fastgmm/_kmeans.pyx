@@ -8,101 +8,101 @@ count.
 
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, calloc, free
-from libc.math cimport INFINITY
-
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from libc.math cimport INFINITY, fma
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._common cimport (floating, CHUNK_SIZE, pow2_blocks, stripe_first, stripe_stop,
-                      transpose_chunk)
+from ._kernels.common cimport (floating, pow2_blocks, stripe_first, stripe_stop,
+                               transpose_chunk)
+from ._kernels.blas cimport gemm
+from ._kernels.tiles cimport FG_TILE_SHIFT, fg_tile_qdiag
+from ._kernels.tuning cimport (SIMD_NAME, HAVE_FMA, CHUNK_SIZE, SMALL_D, ROW_TILE, QDIAG_KB,
+                               KMEANS_BLOCK_BUDGET_BYTES)
 
-from ._tiles cimport FG_SMALL_D, FG_ROW_TILE, FG_TILE_SHIFT, FG_QDIAG_KB, fg_tile_qdiag
-
-# From this many features on, distances go through a matrix product.
-cdef Py_ssize_t GEMM_MIN_FEATURES = 16
-# Memory the per-block accumulators may use.
-cdef Py_ssize_t BLOCK_BUDGET_BYTES = 8 * 1024 * 1024
+# The build (see _em.SIMD).
+SIMD = SIMD_NAME.decode("ascii")
 
 
 cdef inline Py_ssize_t _n_blocks(Py_ssize_t n_chunks, Py_ssize_t stride) noexcept nogil:
-    return pow2_blocks(n_chunks, 8 * stride, BLOCK_BUDGET_BYTES)
+    return pow2_blocks(n_chunks, 8 * stride, KMEANS_BLOCK_BUDGET_BYTES)
 
 
 cdef void _sq_distances_chunk(
     const floating* X,          # IN (C, d)
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     const floating* centers,    # IN (K, d)
-    const floating* centersT,   # IN (d, K)
     const double* c_norms,      # IN (K,) ||c_k||^2
     double* dist,               # OUT (C, K) squared distances
     floating* dots,             # scratch (C, K)
 ) noexcept nogil:
+    """Squared distances of a chunk's rows to every centre, for d > SMALL_D
+    (smaller d take ``_nearest_small_chunk``): ||x - c||^2 = ||x||^2 - 2 x.c
+    + ||c||^2 with x.c from one product, clipped at 0 against
+    cancellation."""
     cdef Py_ssize_t i, j, k
-    cdef floating t
     cdef double xx
     cdef const floating* x
-    cdef char ta = b'T', tb = b'N'
-    cdef int ic = <int> C, id_ = <int> d, ik = <int> K
-    cdef floating one = 1.0, zero = 0.0
-    if d >= GEMM_MIN_FEATURES:
-        # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2 with x.c from one product;
-        # clipped at 0 against cancellation.  dots (row-major C x K) is the
-        # column-major (K x C) = centers @ X^T.
-        if floating is float:
-            sgemm(&ta, &tb, &ik, &ic, &id_, &one, <float*> centers, &id_,
-                  <float*> X, &id_, &zero, dots, &ik)
-        else:
-            dgemm(&ta, &tb, &ik, &ic, &id_, &one, <double*> centers, &id_,
-                  <double*> X, &id_, &zero, dots, &ik)
-        for i in range(C):
-            x = X + i * d
-            xx = 0.0
-            for j in range(d):
-                xx += <double> x[j] * x[j]
-            for k in range(K):
-                dist[i * K + k] = max(0.0, xx - 2.0 * dots[i * K + k] + c_norms[k])
-    else:
-        for i in range(C):
-            x = X + i * d
-            for k in range(K):
-                dist[i * K + k] = 0.0
-            for j in range(d):
-                for k in range(K):
-                    t = x[j] - centersT[j * K + k]
-                    dist[i * K + k] += t * t
+    # dots (C, K) = X @ centers^T
+    gemm(False, True, <int> C, <int> K, <int> d, X, <int> d, centers, <int> d,
+         dots, <int> K)
+    for i in range(C):
+        x = X + i * d
+        xx = 0.0
+        for j in range(d):
+            xx += <double> x[j] * x[j]
+        for k in range(K):
+            dist[i * K + k] = max(0.0, xx - 2.0 * dots[i * K + k] + c_norms[k])
+
+
+cdef struct NearestScratch:
+    # Offsets (in doubles) into one thread's scratch of _nearest_small_chunk.
+    Py_ssize_t xt       # (d, CHUNK_SIZE) the chunk feature-major
+    Py_ssize_t dk       # (QDIAG_KB, CHUNK_SIZE) squared distances of a group
+    Py_ssize_t mn       # (CHUNK_SIZE,) OUT distance to the nearest centre
+    Py_ssize_t best     # (CHUNK_SIZE,) OUT its index, as a double
+    Py_ssize_t size
+
+
+cdef inline NearestScratch _nearest_scratch(Py_ssize_t d) noexcept nogil:
+    cdef NearestScratch s
+    s.xt = 0
+    s.dk = s.xt + d * CHUNK_SIZE
+    s.mn = s.dk + QDIAG_KB * CHUNK_SIZE
+    s.best = s.mn + CHUNK_SIZE
+    s.size = s.best + CHUNK_SIZE
+    return s
 
 
 cdef void _nearest_small_chunk(
     const floating* X,          # IN (C, d)
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     const floating* centers,    # IN (K, d)
-    double* T,                  # scratch (d + FG_QDIAG_KB + 2) * CHUNK_SIZE; OUT mn, best
+    double* T,                  # scratch (_nearest_scratch(d)); OUT at .mn and .best
 ) noexcept nogil:
     """Squared distance to the nearest centre and its index (first on ties),
-    for d <= FG_SMALL_D, component-major: x^T once, then per group of
-    FG_QDIAG_KB centres ||x_i - c_k||^2 across the rows (register tiles),
-    and the running minimum as vector blends.  Writes mn and best (as
-    doubles) to the rows d + FG_QDIAG_KB and d + FG_QDIAG_KB + 1 of T."""
+    for d <= SMALL_D, component-major: x^T once, then per group of
+    QDIAG_KB centres ||x_i - c_k||^2 across the rows (register tiles),
+    and the running minimum as vector blends."""
     cdef Py_ssize_t i, l, k, k0, nk
-    cdef Py_ssize_t Cp = (C + FG_ROW_TILE - 1) // FG_ROW_TILE * FG_ROW_TILE
-    cdef double ck[FG_SMALL_D * FG_QDIAG_KB]
-    cdef double zero[FG_QDIAG_KB]
-    cdef double minus2[FG_QDIAG_KB]
-    cdef double* XT = T
-    cdef double* dk = T + d * CHUNK_SIZE            # (FG_QDIAG_KB, CHUNK_SIZE)
-    cdef double* mn = dk + FG_QDIAG_KB * CHUNK_SIZE
-    cdef double* best = mn + CHUNK_SIZE
+    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+    cdef double ck[SMALL_D * QDIAG_KB]
+    cdef double zero[QDIAG_KB]
+    cdef double minus2[QDIAG_KB]
+    cdef NearestScratch L = _nearest_scratch(d)
+    cdef double* XT = T + L.xt
+    cdef double* dk = T + L.dk
+    cdef double* mn = T + L.mn
+    cdef double* best = T + L.best
     transpose_chunk(X, C, Cp, d, XT, CHUNK_SIZE)
     for i in range(Cp):
         mn[i] = INFINITY
         best[i] = 0.0
-    for k in range(FG_QDIAG_KB):
+    for k in range(QDIAG_KB):
         zero[k] = 0.0
         minus2[k] = -2.0
     k0 = 0
     while k0 < K:
-        nk = min(<Py_ssize_t> FG_QDIAG_KB, K - k0)
+        nk = min(<Py_ssize_t> QDIAG_KB, K - k0)
         for l in range(nk * d):
             ck[l] = centers[k0 * d + l]
         # dk = 0 - 1/2 q (-2) = q (scalings by powers of two: exact unless q
@@ -115,6 +115,20 @@ cdef void _nearest_small_chunk(
                 mn[i] = (dk[(k - k0) * CHUNK_SIZE + i] if dk[(k - k0) * CHUNK_SIZE + i] < mn[i]
                          else mn[i])
         k0 += nk
+
+
+cdef inline double _sq_norm(const floating* c, Py_ssize_t d) noexcept nogil:
+    """||c||^2 summed over j in order, in double; in the builds with FMA each
+    step is one fused multiply-add (stated here so the compiler's own
+    contraction or vectorisation choices cannot change the rounding)."""
+    cdef Py_ssize_t j
+    cdef double s = 0.0
+    for j in range(d):
+        if HAVE_FMA:
+            s = fma(<double> c[j], <double> c[j], s)
+        else:
+            s = s + <double> c[j] * c[j]
+    return s
 
 
 def lloyd_n_blocks(Py_ssize_t n_samples, Py_ssize_t n_features,
@@ -138,13 +152,13 @@ cdef int _lloyd_accumulate(
     Py_ssize_t n_blocks, Py_ssize_t block_lo, Py_ssize_t block_hi,
     Py_ssize_t chunk_lo, Py_ssize_t chunk_hi, int n_threads,
 ) except -1:
-    """Add a stripe of some blocks (``_common.stripe_first``) to ``acc``."""
+    """Add a stripe of some blocks (``_kernels/common.pxd``'s ``stripe_first``) to ``acc``."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = centers.shape[0]
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
-    cdef bint small = d <= FG_SMALL_D
-    cdef Py_ssize_t mn_row = d + FG_QDIAG_KB    # where _nearest_small_chunk leaves mn
-    cdef Py_ssize_t dstride = CHUNK_SIZE * (mn_row + 2 if small else K)
+    cdef bint small = d <= SMALL_D
+    cdef NearestScratch near = _nearest_scratch(d)
+    cdef Py_ssize_t dstride = near.size if small else CHUNK_SIZE * K
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
     # no more threads than blocks: idle team members only cost barrier
@@ -152,10 +166,11 @@ cdef int _lloyd_accumulate(
     n_threads = min(n_threads, block_hi - block_lo)
     cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
     cdef floating* fscratch = <floating*> malloc(n_threads * dstride * sizeof(floating))
-    cdef floating* centersT = <floating*> malloc(K * d * sizeof(floating))
     cdef double* c_norms = <double*> malloc(K * sizeof(double))
-    if dscratch == NULL or fscratch == NULL or centersT == NULL or c_norms == NULL:
-        free(dscratch); free(fscratch); free(centersT); free(c_norms)
+    if dscratch == NULL or fscratch == NULL or c_norms == NULL:
+        free(dscratch)
+        free(fscratch)
+        free(c_norms)
         raise MemoryError("fastgmm: could not allocate k-means scratch buffers")
 
     cdef Py_ssize_t b, c, c0, c1, i, j, k, i0, C, tid, best
@@ -166,10 +181,7 @@ cdef int _lloyd_accumulate(
     cdef const floating* swp = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const floating* cp = &centers[0, 0]
     for k in range(K):
-        c_norms[k] = 0.0
-        for j in range(d):
-            centersT[j * K + k] = centers[k, j]
-            c_norms[k] += <double> centers[k, j] * centers[k, j]
+        c_norms[k] = _sq_norm(cp + k * d, d)
 
     with nogil:
         for b in prange(block_lo, block_hi, schedule='dynamic', num_threads=n_threads):
@@ -184,12 +196,12 @@ cdef int _lloyd_accumulate(
                 if small:
                     _nearest_small_chunk(Xp + i0 * d, C, d, K, cp, dist)
                 else:
-                    _sq_distances_chunk(Xp + i0 * d, C, d, K, cp, centersT, c_norms,
+                    _sq_distances_chunk(Xp + i0 * d, C, d, K, cp, c_norms,
                                         dist, fscratch + tid * dstride)
                 for i in range(C):
                     if small:
-                        mn = dist[mn_row * CHUNK_SIZE + i]
-                        best = <Py_ssize_t> dist[(mn_row + 1) * CHUNK_SIZE + i]
+                        mn = dist[near.mn + i]
+                        best = <Py_ssize_t> dist[near.best + i]
                     else:
                         best = 0
                         mn = dist[i * K]
@@ -204,7 +216,9 @@ cdef int _lloyd_accumulate(
                     blk[1 + best] += wi
                     for j in range(d):
                         blk[1 + K + best * d + j] += wi * Xp[(i0 + i) * d + j]
-    free(dscratch); free(fscratch); free(centersT); free(c_norms)
+    free(dscratch)
+    free(fscratch)
+    free(c_norms)
     return 0
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from ._base import BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fitted
 from ._config import effective_n_threads, single_threaded_blas
 from ._covariance import covariance_model
-from ._dispatch import em as _em, variant as _kernel_variant
+from ._dispatch import em as _em
 from ._paging import STREAM_BYTES, mapped_rows
 from ._parameters import validate_params
 from ._sources import ArraySource, BlockSource, is_dask_collection
@@ -56,10 +56,9 @@ from ._validation import (
 
 # From this many features on, the kernels run their per-chunk triangular
 # products and Gram matrices through BLAS (trmm/syrk/gemm); below it, the
-# register-tiled component-major kernels, which the SIMD builds make faster
-# up to 16 features and the portable build's loops up to 8
-# (benchmarks/RESULTS.md).
-BLAS_MIN_FEATURES = 9 if _kernel_variant == "baseline" else 17
+# register-tiled component-major kernels.  The build defines it (its SIMD
+# level decides where the tiles stop paying; benchmarks/RESULTS.md).
+BLAS_MIN_FEATURES = _em.BLAS_MIN_FEATURES
 
 
 class BaseMixture(DensityMixin, BaseEstimator):

@@ -3,12 +3,8 @@
 from cython.parallel cimport prange
 from libc.math cimport isnan, isinf
 
-ctypedef fused floating:
-    float
-    double
-
-# Rows per task of the finiteness scan.
-cdef Py_ssize_t SCAN_CHUNK = 4096
+from ._kernels.common cimport floating
+from ._kernels.tuning cimport SCAN_CHUNK
 
 
 def finite_status(const floating[:, ::1] X,    # IN (n, d)

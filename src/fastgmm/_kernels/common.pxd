@@ -1,4 +1,7 @@
-# Definitions shared by the chunked kernels (_em, _kmeans).
+# Definitions shared by the chunked kernels (_em, _kmeans): element types,
+# the block and stripe arithmetic, the feature-major chunk copy.
+
+from .tuning cimport CHUNK_SIZE, MAX_BLOCKS
 
 ctypedef fused floating:
     float
@@ -8,22 +11,6 @@ ctypedef fused floating:
 ctypedef fused copy_t:
     float
     double
-
-cdef enum:
-    # Rows per chunk.  Fixed, so the grouping of rows (and hence the
-    # rounding) never depends on the thread count; 256 rows keep a chunk's
-    # scratch in L2.
-    CHUNK_SIZE = 256
-    # Row stride (in elements) of a chunk copied feature-major: one cache
-    # line more than a chunk, so its d feature rows do not all map to the
-    # same two L1 sets (a 2 KiB stride thrashes them from ~24 features on).
-    FEATURE_LD = CHUNK_SIZE + 8
-    # The same for float copies: 17 cache lines (a stride of 16.5 would
-    # split every other row's vector loads across two lines).
-    FEATURE_LD_F = CHUNK_SIZE + 16
-    # Upper bound on per-block accumulators (more blocks = better balance).
-    MAX_BLOCKS = 64
-
 
 cdef inline Py_ssize_t pow2_blocks(Py_ssize_t n_chunks, Py_ssize_t block_bytes,
                                    Py_ssize_t budget_bytes) noexcept nogil:
@@ -40,8 +27,8 @@ cdef inline Py_ssize_t pow2_blocks(Py_ssize_t n_chunks, Py_ssize_t block_bytes,
 
 
 cdef inline Py_ssize_t stripe_first(Py_ssize_t b, Py_ssize_t n_chunks,
-                                     Py_ssize_t n_blocks,
-                                     Py_ssize_t chunk_lo) noexcept nogil:
+                                    Py_ssize_t n_blocks,
+                                    Py_ssize_t chunk_lo) noexcept nogil:
     """First chunk of block ``b`` in the stripe [chunk_lo, chunk_hi), the
     stripe counted from the block's first chunk; see ``stripe_stop``.
 

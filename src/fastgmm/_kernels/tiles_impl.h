@@ -1,15 +1,15 @@
-/* The kernels of _tiles.h for one element type, included once per type.
+/* The kernels of tiles.h for one element type, included once per type.
  *
  * The includer defines:
  *   FG_T          element type of the rows, factors and log-densities
  *   FG_NAME(x)    the name of kernel x for this type (x, or x##_f)
  *   FG_QDIAG      1 to instantiate fg_tile_qdiag (double only)
- * and, when FG_TILES_SIMD is set, the vector of FG_VL elements FG_V with
+ * and, when FG_SIMD_LEVEL > 0 (simd.h), the vector of FG_VL elements FG_V with
  * FG_LOAD, FG_STORE, FG_SET1, FG_ZERO, FG_ADD, FG_SUB, FG_MUL, FG_FMADD and
  * FG_HSUM (its lanes summed in double, in a fixed order).  All of them are
  * undefined at the end of this file.
  * Scatter sums always land in double S; the order of every sum is fixed by
- * this code (see _tiles.h). */
+ * this code (see tiles.h). */
 
 FG_ALWAYS_INLINE void FG_NAME(fg_tile_q_generic_d)(const FG_T *A, ptrdiff_t ld,
                                                    const FG_T *P, const FG_T *m,
@@ -77,23 +77,23 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_generic_k)(
 /* Packed lower triangle S += sum_i e_i D_i D_i^T over Cp rows (a multiple of
  * FG_ROW_TILE, which FG_GENERIC_TILE and the SIMD versions' FG_VL divide;
  * padding rows must have e = 0): S[a(a+1)/2 + b] += sum_i (e_i D_ai) D_bi for b <= a.  Here
- * the entries b <= a of each a are summed together in FG_LANES interleaved
+ * the entries b <= a of each a are summed together in FG_SCATTER_LANES interleaved
  * partial sums, combined in double as ((s0 + s1) + (s2 + s3)); the SIMD
  * versions use FG_VL lanes (fg_hsum). */
 FG_ALWAYS_INLINE void FG_NAME(fg_scatter_lower_generic_d)(const FG_T *e, const FG_T *D,
                                                           ptrdiff_t ld, ptrdiff_t Cp,
                                                           int d, double *S)
 {
-    FG_T acc[FG_SMALL_D][FG_LANES];
+    FG_T acc[FG_SMALL_D][FG_SCATTER_LANES];
     int a, b, ll;
     ptrdiff_t i;
     for (a = 0; a < d; a++) {
         for (b = 0; b <= a; b++)
-            for (ll = 0; ll < FG_LANES; ll++)
+            for (ll = 0; ll < FG_SCATTER_LANES; ll++)
                 acc[b][ll] = 0;
-        for (i = 0; i < Cp; i += FG_LANES)
+        for (i = 0; i < Cp; i += FG_SCATTER_LANES)
             for (b = 0; b <= a; b++)
-                for (ll = 0; ll < FG_LANES; ll++)
+                for (ll = 0; ll < FG_SCATTER_LANES; ll++)
                     acc[b][ll] = acc[b][ll] + (e[i + ll] * D[a * ld + i + ll]) * D[b * ld + i + ll];
         for (b = 0; b <= a; b++)
             S[a * (a + 1) / 2 + b] += ((double) acc[b][0] + (double) acc[b][1])
@@ -126,7 +126,7 @@ FG_ALWAYS_INLINE void FG_NAME(fg_scatter_rows_generic_d)(const FG_T *G, ptrdiff_
             S[a * (a + 1) / 2 + b] += acc[a][b];
 }
 
-#ifdef FG_TILES_SIMD
+#if FG_SIMD_LEVEL > 0
 /* SIMD versions of the same kernels (the portable build keeps the loops
  * above; the builds may differ in the last bits). */
 

@@ -1,11 +1,11 @@
-/* Register-tiled inner loops of the component-major E-step (_em.pyx) and
- * of k-means' nearest-centre search (_kmeans.pyx), on chunk rows stored
+/* Register-tiled inner loops of the component-major E-step (_em) and
+ * of k-means' nearest-centre search (_kmeans), on chunk rows stored
  * feature-major (A[l * ld + i] is feature l of row i).
  *
  * The triangular product and the scatter (d <= FG_SMALL_D) are written
  * once for a generic d and instantiated with d a compile-time literal
  * 1..FG_SMALL_D by their dispatchers (always inlined, so
- * the compiler unrolls the feature loops and keeps a tile of ROW_TILE rows'
+ * the compiler unrolls the feature loops and keeps a tile of FG_ROW_TILE rows'
  * partial sums in SIMD registers; Cython cannot force that inlining, and
  * without it the loops run with a variable d at about half the speed).
  *
@@ -17,29 +17,14 @@
 
 #include <stddef.h>
 
-/* The kernels are written once (_tiles_impl.h) over an element type and,
- * in the SIMD builds, a vector of FG_VL of them: __m512d/__m512 in the
- * AVX-512 build, __m256d/__m256 in the AVX2 build.  The double kernels are
- * fg_tile_q, fg_tile_qdiag and fg_scatter_lower; the float ones (float32
- * data, 'full' E-step) end in _f and keep their scatter sums in double. */
-#if defined(__AVX512F__) && defined(__FMA__)
-#include <immintrin.h>
-#define FG_TILES_SIMD 1
-#elif defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define FG_TILES_SIMD 1
-#endif
-
-#if defined(__GNUC__)
-#define FG_ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define FG_ALWAYS_INLINE static inline
-#endif
-
-#define FG_SMALL_D 16
-#define FG_ROW_TILE 16  /* rows padded to a multiple of this (of FG_VL too) */
-#define FG_GENERIC_TILE 8  /* rows per tile of the portable loops (divides 16) */
-#define FG_LANES 4      /* partial sums per scatter entry */
+/* The kernels are written once (tiles_impl.h) over an element type and,
+ * in the SIMD builds (simd.h), a vector of FG_VL of them: __m512d/__m512
+ * in the AVX-512 build, __m256d/__m256 in the AVX2 build.  The double
+ * kernels are fg_tile_q, fg_tile_qdiag and fg_scatter_lower; the float
+ * ones (float32 data, 'full' E-step) end in _f and keep their scatter sums
+ * in double.  Sizes (FG_SMALL_D, FG_ROW_TILE, FG_GENERIC_TILE,
+ * FG_SCATTER_LANES, FG_QDIAG_KB) come from tuning.h. */
+#include "tuning.h"
 
 enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
 
@@ -55,16 +40,14 @@ enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
  *                    so each load of A_j serves all of them
  *
  * sums over l and j run in increasing order. */
-#define FG_QDIAG_KB 4
-
-#ifdef FG_TILES_SIMD
+#if FG_SIMD_LEVEL > 0
 /* Lane sums in a fixed order, in double.  double vectors: a scalar
  * pairwise tree, ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).
  * float vectors: lanes i and i + VL/2 converted and added, then halves
  * added down to one (vector adds: the float scatter does one lane sum per
  * entry every 16 or 32 gathered rows, so a scalar tree over 16 lanes
  * would cost more than the sums themselves). */
-#if defined(__AVX512F__)
+#if FG_SIMD_LEVEL == 2
 static inline double fg_hsum_pd(__m512d v)
 {
     double l[8];
@@ -103,7 +86,7 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_T double
 #define FG_NAME(x) x
 #define FG_QDIAG 1
-#if defined(FG_TILES_SIMD) && defined(__AVX512F__)
+#if FG_SIMD_LEVEL == 2
 #define FG_V __m512d
 #define FG_VL 8
 #define FG_LOAD _mm512_loadu_pd
@@ -115,7 +98,7 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_MUL _mm512_mul_pd
 #define FG_FMADD _mm512_fmadd_pd
 #define FG_HSUM fg_hsum_pd
-#elif defined(FG_TILES_SIMD)
+#elif FG_SIMD_LEVEL == 1
 #define FG_V __m256d
 #define FG_VL 4
 #define FG_LOAD _mm256_loadu_pd
@@ -128,13 +111,13 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_FMADD _mm256_fmadd_pd
 #define FG_HSUM fg_hsum_pd
 #endif
-#include "_tiles_impl.h"
+#include "tiles_impl.h"
 
 /* float */
 #define FG_T float
 #define FG_NAME(x) x##_f
 #define FG_QDIAG 0
-#if defined(FG_TILES_SIMD) && defined(__AVX512F__)
+#if FG_SIMD_LEVEL == 2
 #define FG_V __m512
 #define FG_VL 16
 #define FG_LOAD _mm512_loadu_ps
@@ -146,7 +129,7 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_MUL _mm512_mul_ps
 #define FG_FMADD _mm512_fmadd_ps
 #define FG_HSUM fg_hsum_ps
-#elif defined(FG_TILES_SIMD)
+#elif FG_SIMD_LEVEL == 1
 #define FG_V __m256
 #define FG_VL 8
 #define FG_LOAD _mm256_loadu_ps
@@ -159,6 +142,6 @@ static inline double fg_hsum_ps(__m256 v)
 #define FG_FMADD _mm256_fmadd_ps
 #define FG_HSUM fg_hsum_ps
 #endif
-#include "_tiles_impl.h"
+#include "tiles_impl.h"
 
 #endif

@@ -1,14 +1,12 @@
-# Declarations of _tiles.h: the register-tiled small-d loops that _em and
-# _kmeans share, instantiated per literal d (see the header).
+# Declarations of tiles.h: the register-tiled small-d loops that _em and
+# _kmeans share, instantiated per literal d (see the header; their sizes
+# are in tuning.pxd).
 
-cdef extern from "_tiles.h" nogil:
+cdef extern from "_kernels/tiles.h" nogil:
     enum:
-        FG_SMALL_D      # largest d the kernels are instantiated for
-        FG_ROW_TILE     # rows padded to a multiple of this
         FG_TILE_TRI
         FG_TILE_SHIFT
         FG_TILE_SCALE
-        FG_QDIAG_KB     # components per fg_tile_qdiag call, at most
     void fg_tile_q(const double* A, Py_ssize_t ld, const double* P,
                    const double* m, Py_ssize_t Cp, int d, double lnk, double scale,
                    double* e, double* Y)
@@ -28,3 +26,9 @@ cdef extern from "_tiles.h" nogil:
                             Py_ssize_t Cp, int d, double* S)
     void fg_scatter_rows_f(const float* G, Py_ssize_t ldg, const float* r, int nz,
                            int d, double* S)
+
+
+cdef extern from "_kernels/vecmath.h" nogil:
+    # exp of x <= 0 that vectorises (SIMD builds; libm's exp in the portable one)
+    double fg_exp(double x)
+    float fg_expf(float x)

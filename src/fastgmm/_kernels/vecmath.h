@@ -24,7 +24,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
+#include "simd.h"
+
+#if FG_SIMD_LEVEL > 0
 static inline double fg_exp(double x)
 {
     const double log2e = 1.4426950408889634074;
@@ -96,7 +98,7 @@ static inline float fg_expf(float x)
     return x > -87.33f ? p : 0.0f;
 }
 #else
-/* Without AVX2+FMA the polynomial runs no faster than libm (measured), so
+/* Without AVX2 + FMA the polynomial runs no faster than libm (measured), so
  * the portable build keeps libm's exp. */
 static inline double fg_exp(double x) { return exp(x); }
 static inline float fg_expf(float x) { return expf(x); }
