@@ -305,7 +305,8 @@ def main():
     def in_memory(label):
         log(f"in-memory fit ({label})")
         gm = GaussianMixture(K, max_iter=args.iters, tol=0.0, **init)
-        runs[label] = (gm,) + timed_fit(gm, X) + (None,)
+        # (X is deleted only after the last call of this closure)
+        runs[label] = (gm,) + timed_fit(gm, X) + (None,)  # noqa: F821
         log(f"  iterations {runs[label][1]}")
 
     def dask_fit(label, client, dX):

@@ -534,7 +534,8 @@ def run_case(name, quick, tmpdir, skip_memory, wait_budget):
         ("fg1", "fastgmm n_threads=1",
          lambda: bench_fastgmm(X, K, cov_type, init, 1, FASTGMM_REPEATS)),
         ("fg32", "fastgmm float32",
-         lambda: bench_fastgmm(X32, K, cov_type, init, None, FASTGMM_REPEATS)),
+         # X32 is deleted after the blocks have run
+         lambda: bench_fastgmm(X32, K, cov_type, init, None, FASTGMM_REPEATS)),  # noqa: F821
         ("sk", "scikit-learn", lambda: bench_sklearn(X, K, cov_type, init)),
         ("np", "numpy EM", lambda: bench_numpy(X, cov_type, init)),
         ("mm", "matmul reference", lambda: matmul_gflops(d, K, np.float64)),
@@ -728,7 +729,8 @@ def report(env, results, quick, runtime, argv):
         "* Data: K well-separated Gaussian blobs with random covariances "
         f"(seed {SEED}), float64; float32 runs use the same data cast to float32.",
         "* One set of initial parameters per case (uniform weights, K random rows "
-        "as means, drawn one from each blob, the data's covariance for every component) is given to all "
+        "as means, drawn one from each blob, the data's covariance for every component) "
+        "is given to all "
         "three implementations (`weights_init`, `means_init`, `precisions_init`; "
         "covariances for the NumPy EM), `tol=0`, `reg_covar=1e-6`.",
         f"* Seconds per iteration = (t(hi) - t(lo)) / (hi - lo): fastgmm max_iter "

@@ -29,7 +29,6 @@ import fastgmm._paging as paging
 from fastgmm import ConvergenceWarning, GaussianMixture
 from fastgmm._dispatch import em as _em, kmeans as _kmeans
 from fastgmm._paging import mapped_rows, stripe_plan, stripe_rows
-from fastgmm._sources import ArraySource
 
 TYPES = ("full", "tied", "diag", "spherical")
 INITS = ("kmeans", "k-means++", "random", "random_from_data")

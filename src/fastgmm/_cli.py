@@ -164,7 +164,7 @@ def _read_delimited(path, delimiter, source, columns, weights_column, header,
         raise CLIError(f"cannot read {source}: {_one_line(exc)}") from None
     if not first:
         raise CLIError(f"{source} is empty")
-    (line0, row0), second = first[0], (first[1] if len(first) > 1 else None)
+    (_, row0), second = first[0], (first[1] if len(first) > 1 else None)
     if header is None:
         if second is None:
             header = not all(_is_number(v) for v in row0)
