@@ -55,6 +55,7 @@ include "_kernels/em_layout.pxi"
 include "_kernels/estep_tiles.pxi"
 include "_kernels/estep_rows.pxi"
 include "_kernels/estep_blas.pxi"
+include "_kernels/estep_missing.pxi"
 
 COVARIANCE_TYPES = {"full": COV_FULL, "tied": COV_TIED,
                     "diag": COV_DIAG, "spherical": COV_SPHERICAL}

@@ -10,7 +10,9 @@ sampling.
 import numpy as np
 
 from ._base import check_is_fitted
+from ._config import effective_n_threads, single_threaded_blas
 from ._initialization import initial_statistics
+from ._missing import missing_kernel_args, predict as predict_missing
 from ._mixture import BaseMixture
 from ._persistence import register_estimator, save_model
 from ._mstep import (
@@ -103,6 +105,24 @@ class GaussianMixture(BaseMixture):
         (``OMP_NUM_THREADS`` and threadpoolctl limits are honoured).  In a
         process forked after this one ran multi-threaded kernels (a
         multiprocessing 'fork' worker) the kernels use one thread.
+    missing : {'raise', 'marginalize'}, default='raise'
+        'raise': NaN entries are an error (scikit-learn's behaviour).
+        'marginalize' (not in scikit-learn): NaN entries are values missing
+        at random, and the fit is exact EM for the likelihood of the
+        observed entries (Ghahramani & Jordan 1994): a row's
+        responsibilities come from the marginal density of its observed
+        coordinates, and the M-step uses the conditional expectations of the
+        missing ones and their conditional covariances.  ``lower_bound_`` is
+        then the per-sample observed-data log-likelihood, and
+        ``score_samples``, ``predict_proba``, ``predict``, ``score``,
+        ``bic`` and ``aic`` score rows with NaN entries by their observed
+        coordinates.  The initialisation runs on the rows with each missing
+        entry replaced by its column's observed mean (filled chunk by chunk;
+        'hierarchical' is not available), then the EM is exact.  Every row
+        and every column needs an observed value; infinity is always an
+        error.  Data without NaN is fitted exactly as with 'raise' (bitwise).
+        Arrays, memmaps and :meth:`fit_blocks` are supported, dask arrays
+        not yet.  See also :meth:`impute`.
 
     Attributes
     ----------
@@ -147,12 +167,13 @@ class GaussianMixture(BaseMixture):
         verbose=0,
         verbose_interval=10,
         n_threads=None,
+        missing="raise",
     ):
         super().__init__(
             n_components=n_components, tol=tol, reg_covar=reg_covar,
             max_iter=max_iter, n_init=n_init, init_params=init_params,
             random_state=random_state, warm_start=warm_start, verbose=verbose,
-            verbose_interval=verbose_interval, n_threads=n_threads)
+            verbose_interval=verbose_interval, n_threads=n_threads, missing=missing)
         self.covariance_type = covariance_type
         self.weights_init = weights_init
         self.means_init = means_init
@@ -179,6 +200,11 @@ class GaussianMixture(BaseMixture):
         center = np.ascontiguousarray(
             np.asarray(params.weights, dtype=np.float64) @ params.means, dtype=dtype)
         return means, prec, log_norm, center
+
+    def _missing_kernel_args(self, params):
+        """The missing-value kernels' float64 parameters (``_missing``)."""
+        return missing_kernel_args(params.weights, params.means, params.prec_chol,
+                                   self.covariance_type)
 
     def _loop_statistics(self, n_features, dtype):
         """``(N, S1, S2)`` for the EM loop; S2 is None when it lives in the
@@ -294,6 +320,34 @@ class GaussianMixture(BaseMixture):
         y = np.concatenate([np.full(int(s), j, dtype=np.int64)
                             for j, s in enumerate(counts)])
         return X, y
+
+    def impute(self, X):
+        """``X`` with each missing (NaN) entry replaced by its conditional mean.
+
+        A missing entry ``x_j`` of a row with observed coordinates ``x_o``
+        becomes ``E[x_j | x_o] = sum_k p(k | x_o) E[x_j | x_o, k]`` under the
+        fitted mixture; observed entries are returned unchanged.  Works for a
+        model fitted with either ``missing`` setting.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Every row needs at least one observed value.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            A new array of X's float dtype (float32 stays float32).
+        """
+        X = self._validate_X_predict(X, impute=True)
+        out = np.empty(X.shape, dtype=X.dtype)
+        params = self._fitted_params()
+        with single_threaded_blas():
+            predict_missing(X, self._kernel_args(params, X.dtype),
+                            self._missing_kernel_args(params), self._covariance.code,
+                            self._use_blas(X.shape[1]),
+                            effective_n_threads(self.n_threads), imputed=out)
+        return out
 
     def save(self, path):
         """Save the fitted model to a portable file (an ``.npz``, no pickle).

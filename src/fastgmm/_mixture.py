@@ -19,6 +19,9 @@ model through a few hooks:
     New parameters from one pass's statistics.
 ``_lower_bound(log_likelihood, source, params)``
     The convergence criterion from the pass's total log-likelihood.
+``_missing_kernel_args(params)``
+    What the missing-value kernels need (``_missing``); only called when
+    ``missing='marginalize'`` and the data has NaN entries.
 ``_warm_params(dtype)``, ``_fitted_params()``, ``_set_fitted(params, n_features, feature_names)``
     Between the loop's parameters and the fitted attributes.
 
@@ -43,7 +46,8 @@ from ._base import BaseEstimator, ConvergenceWarning, DensityMixin, check_is_fit
 from ._config import effective_n_threads, single_threaded_blas
 from ._covariance import covariance_model
 from ._dispatch import em as _em
-from ._paging import STREAM_BYTES, mapped_rows
+from . import _missing
+from ._paging import STREAM_BYTES, finite_status_paged, mapped_rows
 from ._parameters import validate_params
 from ._sources import ArraySource, BlockSource, is_dask_collection
 from ._validation import (
@@ -65,7 +69,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
     """EM skeleton of fastgmm's mixture estimators (not used directly)."""
 
     def __init__(self, n_components, tol, reg_covar, max_iter, n_init, init_params,
-                 random_state, warm_start, verbose, verbose_interval, n_threads):
+                 random_state, warm_start, verbose, verbose_interval, n_threads,
+                 missing="raise"):
         self.n_components = n_components
         self.tol = tol
         self.reg_covar = reg_covar
@@ -77,15 +82,38 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.missing = missing
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
         validate_params(self)
 
-    def _validate_X_predict(self, X):
+    @property
+    def _marginalize(self):
+        return getattr(self, "missing", "raise") == "marginalize"
+
+    def _check_X(self, X, **kwargs):
+        """``check_X`` with this estimator's NaN policy: returns ``(X,
+        feature_names, counts)``, counts a ``_missing.MissingCounts`` when
+        NaN entries are accepted and present, else None."""
+        if not self._marginalize:
+            X, names = check_X(X, name=type(self).__name__, nan_hint=_missing.NAN_HINT,
+                               **kwargs)
+            return X, names, None
+        X, names, has_nan = check_X(X, name=type(self).__name__, allow_nan=True,
+                                    **kwargs)
+        return X, names, _missing.scan_missing(X) if has_nan else None
+
+    def _validate_X_predict(self, X, impute=False):
         check_is_fitted(self)
-        X, names = check_X(X, name=type(self).__name__,
-                           n_threads=effective_n_threads(self.n_threads))
+        n_threads = effective_n_threads(self.n_threads)
+        if impute:
+            X, names, has_nan = check_X(X, name=type(self).__name__, allow_nan=True,
+                                        n_threads=n_threads)
+            if has_nan:
+                _missing.scan_missing(X)
+        else:
+            X, names, _ = self._check_X(X, n_threads=n_threads)
         # names before the feature count, as scikit-learn
         check_feature_names(getattr(self, "feature_names_in_", None), names,
                             type(self).__name__)
@@ -119,8 +147,14 @@ class BaseMixture(DensityMixin, BaseEstimator):
             S2 = params.covariances.reshape(-1)
             assert np.shares_memory(S2, params.covariances)
         means, prec, log_norm, center = self._kernel_args(params, dtype)
-        ll = source.em_statistics(means, prec, log_norm, center,
-                                  self._covariance.code, use_blas, n_threads, N, S1, S2)
+        if source.missing is not None:
+            ll = _missing.em_statistics(
+                source, (means, prec, log_norm, center), self._missing_kernel_args(params),
+                self._covariance.code, use_blas, n_threads, N, S1, S2)
+        else:
+            ll = source.em_statistics(means, prec, log_norm, center,
+                                      self._covariance.code, use_blas, n_threads,
+                                      N, S1, S2)
         del prec
         new = self._m_step(N, S1, S2, means, center, dtype, reuse=params)
         return self._lower_bound(ll, source, new), new
@@ -205,12 +239,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self._check_params()
         n_threads = effective_n_threads(self.n_threads)
         source = BlockSource(blocks, sample_weight_blocks, name=type(self).__name__,
-                             n_threads=n_threads)
+                             n_threads=n_threads, allow_nan=self._marginalize,
+                             nan_hint=_missing.NAN_HINT)
         if source.n_samples < 2:
             raise ValueError(
                 f"Found array with {source.n_samples} sample(s) (shape="
                 f"({source.n_samples}, {source.n_features})) while a minimum of 2 "
                 f"is required by {type(self).__name__}.")
+        if source.missing is not None:
+            _missing.check_observed_columns(source.missing, source.n_samples)
         self._fit_source(source, None, n_threads)
         return self
 
@@ -239,11 +276,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
             source = DaskSource(X, sample_weight, estimator=self)
             self._fit_source(source, None, n_threads)
             return source.X
-        X, feature_names = check_X(X, name=type(self).__name__,
-                                   ensure_min_samples=2, n_threads=n_threads)
+        X, feature_names, counts = self._check_X(X, ensure_min_samples=2,
+                                                 n_threads=n_threads)
+        if counts is not None:
+            _missing.check_observed_columns(counts, X.shape[0], feature_names)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         check_enough_samples(X.shape[0], self.n_components, sample_weight)
-        self._fit_source(ArraySource(X, sample_weight), feature_names, n_threads)
+        source = ArraySource(X, sample_weight)
+        source.missing = counts
+        self._fit_source(source, feature_names, n_threads)
         return X
 
     def _fit_source(self, source, feature_names, n_threads, partitions=None):
@@ -266,6 +307,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 f"X has {n_features} features, but {name} is expecting "
                 f"{self.n_features_in_} features as input.")
         n_init = self.n_init if do_init else 1
+        init_source = source
+        if source.missing is not None and do_init:
+            if self.init_params == "hierarchical" and partitions is None:
+                raise ValueError(
+                    "init_params='hierarchical' does not support missing values; "
+                    "use init_params='kmeans' (run on mean-filled rows).")
+            # the initialisations see each NaN replaced by its column's
+            # observed mean (chunk by chunk); the EM that follows is exact
+            init_source = _missing.FilledSource(source)
         random_state = check_random_state(self.random_state)
         use_blas = self._use_blas(n_features)
         stats = self._loop_statistics(n_features, source.dtype)
@@ -279,7 +329,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
                     print(f"Initialization {init}")
                 if do_init:
                     params = self._initial_params(
-                        source, init_arrays, random_state, n_threads, use_blas,
+                        init_source, init_arrays, random_state, n_threads, use_blas,
                         None if partitions is None else partitions[init])
                     lower_bound = -np.inf
                 else:
@@ -345,6 +395,14 @@ class BaseMixture(DensityMixin, BaseEstimator):
         out_lp = np.empty(n) if log_prob else None
         out_resp = np.empty((n, self.n_components), dtype=X.dtype) if resp else None
         out_lab = np.empty(n, dtype=np.intp) if labels else None
+        if self._marginalize and _has_nan(X, effective_n_threads(self.n_threads)):
+            with single_threaded_blas():
+                _missing.predict(X, (means, prec, log_norm, center),
+                                 self._missing_kernel_args(self._fitted_params()),
+                                 self._covariance.code, self._use_blas(X.shape[1]),
+                                 effective_n_threads(self.n_threads),
+                                 log_prob_norm=out_lp, resp=out_resp, labels=out_lab)
+            return out_lp if log_prob else out_resp if resp else out_lab
         # A mapped file is read in windows whose pages are released after
         # use; rows are independent, so the outputs are the same.
         pages = mapped_rows(X)
@@ -440,25 +498,33 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return -2 * ll + 2 * self._n_parameters()
 
 
+def _has_nan(X, n_threads):
+    """Whether validated ``X`` has a NaN entry."""
+    return X.shape[0] > 0 and finite_status_paged(X, n_threads) == 1
+
+
 # ------------------------------------------------ internal entry points
 _KINDS = {"score_samples": {"log_prob": True}, "predict_proba": {"resp": True},
           "predict": {"labels": True}}
 
 
 def fit_validated(estimator, X, sample_weight, feature_names=None, partitions=None,
-                  n_threads=None):
+                  n_threads=None, missing=None):
     """Fit ``estimator`` on data that has been validated already.
 
     ``X`` comes from ``check_X`` and ``sample_weight`` from
     ``check_sample_weight`` (the model selector validates once for all its
     candidates); ``partitions[i]`` replaces initialisation i's
-    'kmeans'/'hierarchical' partition when given.  Returns the estimator.
+    'kmeans'/'hierarchical' partition when given; ``missing`` is the
+    ``_missing.MissingCounts`` of X's NaN entries (None: X has none).
+    Returns the estimator.
     """
     estimator._check_params()
     if n_threads is None:
         n_threads = effective_n_threads(estimator.n_threads)
-    estimator._fit_source(ArraySource(X, sample_weight), feature_names, n_threads,
-                          partitions)
+    source = ArraySource(X, sample_weight)
+    source.missing = missing
+    estimator._fit_source(source, feature_names, n_threads, partitions)
     return estimator
 
 

@@ -23,6 +23,9 @@ from ._validation import (
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 #: The model selector's information criteria.
 CRITERIA = ("bic", "aic")
+#: ``missing`` values: NaN is an error (scikit-learn's behaviour), or a
+#: missing entry that the EM marginalises (``_missing``).
+MISSING_OPTIONS = ("raise", "marginalize")
 
 
 def _options(values):
@@ -48,6 +51,7 @@ PARAMETER_CONSTRAINTS = {
     "verbose_interval": partial(check_scalar_param, kind="int", low=1),
     "n_threads": check_n_threads_param,
     "criterion": _options(CRITERIA),
+    "missing": _options(MISSING_OPTIONS),
 }
 
 

@@ -74,6 +74,9 @@ class RowSource:
     #: Whether vectors of length n_samples may be held by the caller
     #: (k-means++ on all rows needs them).
     holds_row_vectors = True
+    #: ``_missing.MissingCounts`` when the rows have NaN entries to
+    #: marginalise (``missing='marginalize'``), else None.
+    missing = None
 
     def init_chunk_rows(self, n_components=1):
         """Rows per chunk of the initialisation passes (see INIT_CHUNK_BYTES)."""
@@ -338,14 +341,16 @@ class BlockSource(RowSource):
     n_threads : int
         Threads for the validation scans.
 
-    The first pass validates every block (``check_X``: finite values, one
-    feature count) and records the sizes.  The data dtype is float32 when
+    The first pass validates every block (``check_X``: finite values, or
+    with ``allow_nan`` NaN entries counted in ``missing``; one feature count) and records the sizes.  The data dtype is float32 when
     every block is float32, else float64 (a block of another dtype is
     converted while it is read, never all at once).  Empty blocks are skipped.
     """
 
     def __init__(self, blocks, sample_weight_blocks=None, *, name="GaussianMixture",
-                 n_threads=1):
+                 n_threads=1, allow_nan=False, nan_hint=""):
+        from ._missing import scan_missing
+
         self._blocks = blocks
         self._weights = sample_weight_blocks
         sizes, dtypes, totals = [], [], []
@@ -359,7 +364,14 @@ class BlockSource(RowSource):
                 totals.append(0.0)
                 continue
             try:
-                X, _ = check_X(X, name=name, n_threads=n_threads, input_name="X")
+                X, _, has_nan = check_X(X, name=name, n_threads=n_threads,
+                                        input_name="X", allow_nan=True)
+                if has_nan and not allow_nan:
+                    check_X(X, name=name, input_name="X", nan_hint=nan_hint)
+                if has_nan:
+                    counts = scan_missing(X)
+                    self.missing = counts if self.missing is None \
+                        else self.missing + counts
             except ValueError as exc:
                 raise ValueError(f"Block {i}: {exc}") from None
             if n_features is None:

@@ -77,7 +77,7 @@ def check_feature_names(fitted_names, names, name="GaussianMixture"):
 
 
 def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
-            n_threads=1, input_name="X"):
+            n_threads=1, input_name="X", allow_nan=False, nan_hint=""):
     """Validate a data matrix without copying it when it is already usable.
 
     A C-contiguous float32/float64 array in native byte order (read-only
@@ -96,11 +96,18 @@ def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
         input as float32, so this is only used by callers that need it).
     n_threads : int
         Threads for the finiteness scan.
+    allow_nan : bool
+        Accept NaN entries (missing values); the caller then checks them
+        (``_missing.scan_missing``, which also rejects infinity).
+    nan_hint : str
+        Appended to the NaN error's message.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
     feature_names : ndarray of str or None
+    has_nan : bool
+        Only with ``allow_nan``: whether X has a NaN entry.
     """
     if _is_sparse(X):
         raise TypeError(
@@ -154,14 +161,18 @@ def check_X(X, *, name="GaussianMixture", ensure_min_samples=1, dtype=None,
             f"Found array with 0 feature(s) (shape={Xa.shape}) while a minimum "
             f"of 1 is required by {name}.")
     status = finite_status_paged(Xa, n_threads) if n_samples else 0
+    if status == 1 and allow_nan:
+        return Xa, feature_names, True
     if status == 1:
         raise ValueError(
             f"Input {input_name} contains NaN.\n{name} does not accept missing "
-            "values encoded as NaN natively. Impute or drop them first.")
+            f"values encoded as NaN natively. Impute or drop them first.{nan_hint}")
     if status == 2:
         raise ValueError(
             f"Input {input_name} contains infinity or a value too large for "
             f"{Xa.dtype!r}.")
+    if allow_nan:
+        return Xa, feature_names, False
     return Xa, feature_names
 
 

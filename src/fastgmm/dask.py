@@ -253,6 +253,11 @@ class DaskSource:
                 f"a minimum of 2 is required by {name}.")
         nan, inf, w_nan, w_inf, w_neg, total = self._map(_check_block)
         if nan:
+            if getattr(estimator, "missing", "raise") == "marginalize":
+                raise ValueError(
+                    "Input X contains NaN: missing='marginalize' is not supported "
+                    "for dask arrays yet. Fit on an array, a memmap or with "
+                    "fit_blocks instead.")
             raise ValueError(
                 f"Input X contains NaN.\n{name} does not accept missing values encoded "
                 "as NaN natively. Impute or drop them first.")

@@ -1,0 +1,519 @@
+# Included by _em.pyx: rows with missing coordinates (NaN entries).
+#
+# A row x with observed coordinates o and missing coordinates m is scored by
+# the marginal density of x_o (exact EM for data missing at random,
+# Ghahramani & Jordan 1994).  With a component's precision P = Sigma^-1:
+#
+#     E[x_m | x_o]   = mu_m - P_mm^-1 P_mo (x_o - mu_o)
+#     Cov[x_m | x_o] = P_mm^-1
+#     (x_o - mu_o)^T Sigma_oo^-1 (x_o - mu_o) = e^T P e,    e = xhat - mu
+#     log det Sigma_oo = log det Sigma + log det P_mm
+#
+# where xhat is x with its missing coordinates replaced by the conditional
+# mean.  A row thus needs the Cholesky factor G of the small |m| x |m| block
+# P_mm only; the quadratic form is the sum of squares ||e^T U||^2 through the
+# upper factor U of the precision (P = U U^T, the complete-row kernels'
+# ``prec_chol``).  'tied' shares G between the components.  For 'diag' and
+# 'spherical' the coordinates decouple: the density of the observed
+# coordinates, E[x_m] = mu_m, Var[x_m] = sigma_m^2.
+#
+# The M-step statistics of a row add, per component k with w = s_i r_ik,
+#
+#     N_k  += w,   S1_k += w xhat_k,
+#     S2_k += w ((xhat_k - c_k)(xhat_k - c_k)^T + [0 0; 0 P_mm^-1])
+#
+# (centred on the pass's centres c_k, as the complete rows' statistics;
+# 'tied' sums over k about one centre and adds s_i P_mm^-1 once; 'diag' and
+# 'spherical' keep the diagonal).  Everything is in double, whatever the
+# data's type.  The rows are cut into chunks and blocks as in
+# ``_accumulate`` (n_blocks_for), each block summed sequentially into its own
+# accumulator and the blocks reduced in order: bitwise the same for any
+# thread count.
+
+cdef double _LOG_2PI = 1.8378770664093453
+
+
+cdef inline Py_ssize_t _miss_split(
+    const floating* x,          # IN (d,) one row
+    Py_ssize_t d,
+    int* oidx,                  # OUT (d,) observed coordinates, ascending
+    int* midx,                  # OUT (d,) missing coordinates, ascending
+) noexcept nogil:
+    """Split a row's coordinates; returns the number of missing ones."""
+    cdef Py_ssize_t j, nm = 0, no = 0
+    for j in range(d):
+        if x[j] != x[j]:
+            midx[nm] = <int> j
+            nm += 1
+        else:
+            oidx[no] = <int> j
+            no += 1
+    return nm
+
+
+cdef inline int _chol_small(double* A, Py_ssize_t n) noexcept nogil:
+    """In place lower Cholesky factor of the (n, n) row-major SPD matrix A
+    (its lower triangle is read and written); -1 if not positive definite."""
+    cdef Py_ssize_t i, j, l
+    cdef double s, t
+    for j in range(n):
+        s = A[j * n + j]
+        for l in range(j):
+            s -= A[j * n + l] * A[j * n + l]
+        if not s > 0.0:
+            return -1
+        s = sqrt(s)
+        A[j * n + j] = s
+        for i in range(j + 1, n):
+            t = A[i * n + j]
+            for l in range(j):
+                t -= A[i * n + l] * A[j * n + l]
+            A[i * n + j] = t / s
+    return 0
+
+
+cdef inline void _chol_solve(const double* G, Py_ssize_t n, double* z) noexcept nogil:
+    """z <- (G G^T)^-1 z for the lower factor G (n, n) row-major."""
+    cdef Py_ssize_t i, l
+    cdef double t
+    for i in range(n):
+        t = z[i]
+        for l in range(i):
+            t -= G[i * n + l] * z[l]
+        z[i] = t / G[i * n + i]
+    for i in range(n - 1, -1, -1):
+        t = z[i]
+        for l in range(i + 1, n):
+            t -= G[l * n + i] * z[l]
+        z[i] = t / G[i * n + i]
+
+
+cdef inline void _chol_inverse(const double* G, Py_ssize_t n, double* C,
+                               double* z) noexcept nogil:
+    """C (n, n) row-major <- (G G^T)^-1, column by column; z: scratch (n,)."""
+    cdef Py_ssize_t a, b
+    for a in range(n):
+        for b in range(n):
+            z[b] = 1.0 if a == b else 0.0
+        _chol_solve(G, n, z)
+        for b in range(n):
+            C[b * n + a] = z[b]
+
+
+cdef inline double _upper_quadratic(const double* e, const double* U, Py_ssize_t d,
+                                    double* t) noexcept nogil:
+    """||e^T U||^2 for the upper-triangular U (d, d) row-major; t: scratch (d,)."""
+    cdef Py_ssize_t j, l
+    cdef double q = 0.0, el
+    for j in range(d):
+        t[j] = 0.0
+    for l in range(d):
+        el = e[l]
+        for j in range(l, d):
+            t[j] += el * U[l * d + j]
+    for j in range(d):
+        q += t[j] * t[j]
+    return q
+
+
+cdef int _miss_row(
+    int cov_type, const floating* x, Py_ssize_t d, Py_ssize_t K,
+    const double* means,        # IN (K, d)
+    const double* U,            # IN factors: full (K,d,d), tied (d,d), diag (K,d), sph (K,)
+    const double* aux,          # IN full (K,d,d)/tied (d,d) precisions; diag (K,d)/sph (K,) log U
+    const double* lw,           # IN (K,) log w_k + log|U_k| (full, tied); log w_k (diag, sph)
+    bint want_cov,
+    double* logp,               # OUT (K,) log w_k + log N(x_o | mu_ko, Sigma_koo)
+    double* E,                  # OUT (K, d) xhat_k - mu_k
+    double* Cm,                 # OUT full (K, d*d), tied (d*d): P_mm^-1 (nm x nm) if want_cov
+    double* G,                  # scratch (d*d)
+    double* y,                  # scratch (d,)
+    double* t,                  # scratch (d,)
+    const int* oidx, const int* midx, Py_ssize_t nm,
+) noexcept nogil:
+    """Log-densities and conditional means of one incomplete row; -1 when a
+    block P_mm is not numerically positive definite."""
+    cdef Py_ssize_t no = d - nm
+    cdef Py_ssize_t k, a, b, j
+    cdef const double* mu
+    cdef const double* P
+    cdef double* e
+    cdef double s, logdet_g, q
+    cdef bint tied = cov_type == COV_TIED
+    if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        for k in range(K):
+            mu = means + k * d
+            e = E + k * d
+            q = 0.0
+            s = 0.0
+            for a in range(nm):
+                e[midx[a]] = 0.0
+            if cov_type == COV_DIAG:
+                for a in range(no):
+                    j = oidx[a]
+                    e[j] = x[j] - mu[j]
+                    q += (e[j] * U[k * d + j]) * (e[j] * U[k * d + j])
+                    s += aux[k * d + j]
+            else:
+                for a in range(no):
+                    j = oidx[a]
+                    e[j] = x[j] - mu[j]
+                    q += e[j] * e[j]
+                q *= U[k] * U[k]
+                s = no * aux[k]
+            logp[k] = lw[k] + s - 0.5 * no * _LOG_2PI - 0.5 * q
+        return 0
+    logdet_g = 0.0
+    for k in range(K):
+        mu = means + k * d
+        e = E + k * d
+        P = aux if tied else aux + k * d * d
+        if k == 0 or not tied:
+            for a in range(nm):
+                for b in range(a + 1):
+                    G[a * nm + b] = P[midx[a] * d + midx[b]]
+            if _chol_small(G, nm) != 0:
+                return -1
+            logdet_g = 0.0
+            for a in range(nm):
+                logdet_g += log(G[a * nm + a])
+            if want_cov:
+                _chol_inverse(G, nm, Cm if tied else Cm + k * d * d, y)
+        for a in range(no):
+            j = oidx[a]
+            e[j] = x[j] - mu[j]
+        # y = P_mo e_o, then z = P_mm^-1 y and e_m = -z
+        for a in range(nm):
+            s = 0.0
+            for b in range(no):
+                s += P[midx[a] * d + oidx[b]] * e[oidx[b]]
+            y[a] = s
+        _chol_solve(G, nm, y)
+        for a in range(nm):
+            e[midx[a]] = -y[a]
+        q = _upper_quadratic(e, U if tied else U + k * d * d, d, t)
+        logp[k] = lw[k] - logdet_g - 0.5 * no * _LOG_2PI - 0.5 * q
+    return 0
+
+
+cdef inline double _miss_posterior(double* logp, Py_ssize_t K) noexcept nogil:
+    """logp <- responsibilities exp(logp - lse) in place; returns the
+    log-sum-exp (with the row maximum subtracted)."""
+    cdef Py_ssize_t k
+    cdef double mx = logp[0], s = 0.0, lse
+    for k in range(1, K):
+        if logp[k] > mx:
+            mx = logp[k]
+    for k in range(K):
+        s += exp(logp[k] - mx)
+    lse = mx + log(s)
+    for k in range(K):
+        logp[k] = exp(logp[k] - lse)
+    return lse
+
+
+cdef void _miss_accumulate_row(
+    int cov_type, const floating* x, double sw, Py_ssize_t d, Py_ssize_t K,
+    const double* means,        # IN (K, d)
+    const double* U,            # IN diag (K,d) / sph (K,) factors (variances 1/U^2)
+    const double* centers,      # IN (K, d) centres of S2 (full, diag, sph)
+    const double* center,       # IN (d,) tied centre
+    const double* resp,         # IN (K,) responsibilities
+    const double* E,            # IN (K, d) xhat_k - mu_k
+    const double* Cm,           # IN full (K, d*d), tied (d*d) conditional covariances
+    const int* midx, Py_ssize_t nm,
+    double* dev,                # scratch (d,)
+    double* blk,                # IN/OUT [ll, N (K), S1 (K*d), S2 packed]
+) noexcept nogil:
+    """Add one incomplete row's statistics to a block accumulator."""
+    cdef Py_ssize_t k, j, a, b, base
+    cdef double w, wa, v
+    cdef double* Nk = blk + 1
+    cdef double* S1 = blk + 1 + K
+    cdef double* S2 = blk + 1 + K + K * d
+    cdef const double* c
+    cdef const double* C
+    for k in range(K):
+        w = sw * resp[k]
+        if w == 0.0:
+            continue
+        Nk[k] += w
+        c = center if cov_type == COV_TIED else centers + k * d
+        for j in range(d):
+            v = x[j]
+            if v != v:
+                v = means[k * d + j] + E[k * d + j]
+            S1[k * d + j] += w * v
+            dev[j] = v - c[j]
+        if cov_type == COV_FULL or cov_type == COV_TIED:
+            base = 0 if cov_type == COV_TIED else k * _tri(d)
+            for a in range(d):
+                wa = w * dev[a]
+                for b in range(a + 1):
+                    S2[base + _tri(a) + b] += wa * dev[b]
+            if cov_type == COV_FULL:
+                C = Cm + k * d * d
+                for a in range(nm):
+                    for b in range(a + 1):
+                        S2[base + _tri(midx[a]) + midx[b]] += w * C[a * nm + b]
+        else:
+            base = k * d
+            for j in range(d):
+                S2[base + j] += w * dev[j] * dev[j]
+            for a in range(nm):
+                j = midx[a]
+                v = U[k * d + j] if cov_type == COV_DIAG else U[k]
+                S2[base + j] += w / (v * v)
+    if cov_type == COV_TIED and sw != 0.0:
+        for a in range(nm):
+            for b in range(a + 1):
+                S2[_tri(midx[a]) + midx[b]] += sw * Cm[a * nm + b]
+
+
+cdef void _miss_impute_row(
+    const floating* x, Py_ssize_t d, Py_ssize_t K,
+    const double* means,        # IN (K, d)
+    const double* resp,         # IN (K,) p(k | x_o)
+    const double* E,            # IN (K, d) xhat_k - mu_k
+    const int* midx, Py_ssize_t nm,
+    floating* out,              # OUT (d,) x with x_m <- sum_k r_k xhat_km
+) noexcept nogil:
+    cdef Py_ssize_t j, a, k
+    cdef double v
+    for j in range(d):
+        out[j] = x[j]
+    for a in range(nm):
+        j = midx[a]
+        v = 0.0
+        for k in range(K):
+            v += resp[k] * (means[k * d + j] + E[k * d + j])
+        out[j] = <floating> v
+
+
+cdef struct MissScratch:
+    # Offsets (in doubles, then ints) into one thread's scratch, and sizes.
+    Py_ssize_t logp, E, Cm, G, y, t, dev, dsize
+    Py_ssize_t oidx, midx, isize
+
+
+cdef MissScratch _miss_scratch(int cov_type, Py_ssize_t K, Py_ssize_t d) noexcept:
+    cdef MissScratch s
+    s.logp = 0
+    s.E = K
+    s.Cm = s.E + K * d
+    s.G = s.Cm + (K * d * d if cov_type == COV_FULL
+                  else d * d if cov_type == COV_TIED else 0)
+    s.y = s.G + d * d
+    s.t = s.y + d
+    s.dev = s.t + d
+    s.dsize = s.dev + d
+    s.oidx = 0
+    s.midx = d
+    s.isize = 2 * d
+    return s
+
+
+def _check_missing_args(X, means, U, aux, lw, int cov_type):
+    cdef Py_ssize_t d = X.shape[1], K = means.shape[0]
+    if cov_type < COV_FULL or cov_type > COV_SPHERICAL:
+        raise ValueError(f"unknown covariance type code {cov_type}")
+    if means.shape[1] != d or K < 1 or d < 1:
+        raise ValueError("means do not match X's number of features")
+    sizes = {COV_FULL: (K * d * d, K * d * d), COV_TIED: (d * d, d * d),
+             COV_DIAG: (K * d, K * d), COV_SPHERICAL: (K, K)}[cov_type]
+    if U.shape[0] != sizes[0] or aux.shape[0] != sizes[1]:
+        raise ValueError(f"prec_chol and aux must have {sizes[0]} and {sizes[1]} "
+                         "entries")
+    if lw.shape[0] != K:
+        raise ValueError("lw must have n_components entries")
+
+
+def em_missing_statistics(
+    const floating[:, ::1] X,            # IN (n, d) rows with NaN entries
+    const floating[::1] sample_weight,   # IN (n,) or (0,)
+    const double[:, ::1] means,          # IN (K, d)
+    const double[::1] prec_chol,         # IN flat, as em_statistics (in double)
+    const double[::1] aux,               # IN full/tied: precisions; diag/sph: log prec_chol
+    const double[::1] lw,                # IN (K,) see _miss_row
+    const double[:, ::1] centers,        # IN (K, d) centres of S2
+    const double[::1] center,            # IN (d,) tied centre
+    int cov_type,
+    int n_threads,
+    double[::1] N,                       # OUT (K,)
+    double[:, ::1] S1,                   # OUT (K, d)
+    double[::1] S2,                      # OUT flat, as em_statistics
+):
+    """E-step statistics of incomplete rows from their observed coordinates.
+
+    The same outputs as :func:`em_statistics` (``S2`` centred on
+    ``centers``/``center``), with the conditional expectations of the missing
+    coordinates in ``S1`` and ``S2`` and their conditional covariances added
+    to ``S2``; returns ``sum_i s_i log p(x_io)`` (the observed-data
+    log-likelihood).  Rows without a NaN are valid input too.
+    """
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    _check_missing_args(X, means, prec_chol, aux, lw, cov_type)
+    if centers.shape[0] != K or centers.shape[1] != d or center.shape[0] != d:
+        raise ValueError("centers/center do not match means")
+    if sample_weight.shape[0] not in (0, n):
+        raise ValueError("sample_weight must be empty or have one entry per row")
+    if N.shape[0] != K or S1.shape[0] != K or S1.shape[1] != d \
+            or S2.shape[0] != _s2_size(cov_type, K, d):
+        raise ValueError("N, S1 and S2 do not match")
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    cdef Py_ssize_t stride = em_stride(d, K, cov_type)
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating)) \
+        if n > 0 else 1
+    cdef MissScratch sc = _miss_scratch(cov_type, K, d)
+    n_threads = max(1, min(n_threads, n_blocks))
+    cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
+    cdef double* dscr = <double*> malloc(n_threads * sc.dsize * sizeof(double))
+    cdef int* iscr = <int*> malloc(n_threads * sc.isize * sizeof(int))
+    cdef int bad = 0
+    cdef int* badp = &bad
+    if acc == NULL or dscr == NULL or iscr == NULL:
+        free(acc)
+        free(dscr)
+        free(iscr)
+        raise MemoryError("fastgmm: could not allocate missing-value EM buffers")
+    cdef const floating* Xp = &X[0, 0] if n > 0 else NULL
+    cdef const floating* swp = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const double* mp = &means[0, 0]
+    cdef const double* up = &prec_chol[0]
+    cdef const double* ap = &aux[0]
+    cdef const double* lwp = &lw[0]
+    cdef const double* cp = &centers[0, 0]
+    cdef const double* ccp = &center[0]
+    cdef Py_ssize_t b, c, i, c0, c1, i1, tid, nm
+    cdef double* ds
+    cdef int* ints
+    cdef double* blk
+    cdef double lse, s
+    with nogil:
+        for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
+            tid = threadid()
+            ds = dscr + tid * sc.dsize
+            ints = iscr + tid * sc.isize
+            blk = acc + b * stride
+            c0 = stripe_first(b, n_chunks, n_blocks, 0)
+            c1 = stripe_stop(b, n_chunks, n_blocks, n_chunks)
+            for c in range(c0, c1):
+                i1 = min((c + 1) * CHUNK_SIZE, n)
+                for i in range(c * CHUNK_SIZE, i1):
+                    s = swp[i] if swp != NULL else 1.0
+                    nm = _miss_split(Xp + i * d, d, ints + sc.oidx, ints + sc.midx)
+                    if _miss_row(cov_type, Xp + i * d, d, K, mp, up, ap, lwp, True,
+                                 ds + sc.logp, ds + sc.E, ds + sc.Cm, ds + sc.G,
+                                 ds + sc.y, ds + sc.t, ints + sc.oidx,
+                                 ints + sc.midx, nm) != 0:
+                        badp[0] = 1
+                        continue
+                    lse = _miss_posterior(ds + sc.logp, K)
+                    blk[0] += s * lse
+                    _miss_accumulate_row(cov_type, Xp + i * d, s, d, K, mp, up, cp, ccp,
+                                         ds + sc.logp, ds + sc.E, ds + sc.Cm,
+                                         ints + sc.midx, nm, ds + sc.dev, blk)
+    free(dscr)
+    free(iscr)
+    try:
+        if bad:
+            raise ValueError(
+                "fastgmm: a precision block of the missing coordinates is not "
+                "positive definite; increase reg_covar.")
+        return _reduce(acc, n_blocks, K, d, cov_type, N, S1, S2, acc)
+    finally:
+        free(acc)
+
+
+def predict_missing(
+    const floating[:, ::1] X,            # IN (n, d) rows with NaN entries
+    const double[:, ::1] means,          # IN (K, d)
+    const double[::1] prec_chol,         # IN flat, as em_missing_statistics
+    const double[::1] aux,               # IN as em_missing_statistics
+    const double[::1] lw,                # IN (K,)
+    int cov_type,
+    int n_threads,
+    double[::1] log_prob_norm=None,      # OUT (n,) log p(x_io)
+    floating[:, ::1] resp=None,          # OUT (n, K) p(k | x_io)
+    Py_ssize_t[::1] labels=None,         # OUT (n,) argmax_k p(k | x_io)
+    floating[:, ::1] imputed=None,       # OUT (n, d) x with x_m <- E[x_m | x_o]
+):
+    """Prediction of incomplete rows from their observed coordinates: fills
+    whichever outputs are given.  ``imputed`` keeps the observed entries and
+    replaces each missing one by ``sum_k p(k | x_o) E[x_m | x_o, k]``."""
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = means.shape[0]
+    _check_missing_args(X, means, prec_chol, aux, lw, cov_type)
+    if log_prob_norm is not None and log_prob_norm.shape[0] != n:
+        raise ValueError("log_prob_norm must have n_samples entries")
+    if resp is not None and (resp.shape[0] != n or resp.shape[1] != K):
+        raise ValueError("resp must have shape (n_samples, n_components)")
+    if labels is not None and labels.shape[0] != n:
+        raise ValueError("labels must have n_samples entries")
+    if imputed is not None and (imputed.shape[0] != n or imputed.shape[1] != d):
+        raise ValueError("imputed must have the shape of X")
+    if n == 0:
+        return
+    if n_threads < 1:
+        n_threads = omp_get_max_threads()
+    cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
+    n_threads = max(1, min(n_threads, n_chunks))
+    cdef MissScratch sc = _miss_scratch(cov_type, K, d)
+    cdef double* dscr = <double*> malloc(n_threads * sc.dsize * sizeof(double))
+    cdef int* iscr = <int*> malloc(n_threads * sc.isize * sizeof(int))
+    cdef int bad = 0
+    cdef int* badp = &bad
+    if dscr == NULL or iscr == NULL:
+        free(dscr)
+        free(iscr)
+        raise MemoryError("fastgmm: could not allocate missing-value buffers")
+    cdef const floating* Xp = &X[0, 0]
+    cdef const double* mp = &means[0, 0]
+    cdef const double* up = &prec_chol[0]
+    cdef const double* ap = &aux[0]
+    cdef const double* lwp = &lw[0]
+    cdef double* lpn = &log_prob_norm[0] if log_prob_norm is not None else NULL
+    cdef floating* rsp = &resp[0, 0] if resp is not None else NULL
+    cdef Py_ssize_t* lab = &labels[0] if labels is not None else NULL
+    cdef floating* imp = &imputed[0, 0] if imputed is not None else NULL
+    cdef Py_ssize_t c, i, i1, k, tid, nm, best
+    cdef double* ds
+    cdef double* lp
+    cdef int* ints
+    cdef double lse
+    with nogil:
+        for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+            tid = threadid()
+            ds = dscr + tid * sc.dsize
+            ints = iscr + tid * sc.isize
+            lp = ds + sc.logp
+            i1 = min((c + 1) * CHUNK_SIZE, n)
+            for i in range(c * CHUNK_SIZE, i1):
+                nm = _miss_split(Xp + i * d, d, ints + sc.oidx, ints + sc.midx)
+                if _miss_row(cov_type, Xp + i * d, d, K, mp, up, ap, lwp, False,
+                             lp, ds + sc.E, ds + sc.Cm, ds + sc.G, ds + sc.y,
+                             ds + sc.t, ints + sc.oidx, ints + sc.midx, nm) != 0:
+                    badp[0] = 1
+                    continue
+                if lab != NULL:
+                    best = 0
+                    for k in range(1, K):
+                        if lp[k] > lp[best]:
+                            best = k
+                    lab[i] = best
+                lse = _miss_posterior(lp, K)
+                if lpn != NULL:
+                    lpn[i] = lse
+                if rsp != NULL:
+                    for k in range(K):
+                        rsp[i * K + k] = <floating> lp[k]
+                if imp != NULL:
+                    _miss_impute_row(Xp + i * d, d, K, mp, lp, ds + sc.E,
+                                     ints + sc.midx, nm, imp + i * d)
+    free(dscr)
+    free(iscr)
+    if bad:
+        raise ValueError(
+            "fastgmm: a precision block of the missing coordinates is not "
+            "positive definite; increase reg_covar.")
