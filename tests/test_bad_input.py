@@ -232,6 +232,10 @@ BAD_CALLS = [
           r"The 'n_threads' parameter of GaussianMixture must be None or a non-zero "
           f"int\\. Got {re.escape(repr(v))} instead\\.", sklearn=OWN)
       for v in (0, 1.5, "2", True)],
+    *[Bad(f"missing={v!r}", _fit_with(missing=v), InvalidParameterError,
+          f"The 'missing' parameter of GaussianMixture {OPTIONS}\\. "
+          f"Got {re.escape(repr(v))} instead\\.", sklearn=OWN)
+      for v in ("drop", "Marginalize", None)],
     # ------------------------------------------------------------ *_init arrays
     *[Bad(f"{p}='a'", _fit_with(**{p: "a"}), InvalidParameterError,
           f"The '{p}' parameter of GaussianMixture must be an array-like or None\\. "

@@ -68,3 +68,31 @@ def em_reduce(
     S1: NDArray[np.float64],  # out (K, d)
     S2: NDArray[np.float64],  # out flat
 ) -> float: ...
+def em_missing_statistics(
+    X: NDArray[np.floating],  # (n, d) rows with NaN entries
+    sample_weight: NDArray[np.floating],  # (n,) or (0,)
+    means: NDArray[np.float64],  # (K, d)
+    prec_chol: NDArray[np.float64],  # flat, as em_statistics
+    aux: NDArray[np.float64],  # full/tied: precisions; diag/spherical: log prec_chol
+    lw: NDArray[np.float64],  # (K,)
+    centers: NDArray[np.float64],  # (K, d) centres of S2
+    center: NDArray[np.float64],  # (d,) tied centre
+    cov_type: int,
+    n_threads: int,
+    N: NDArray[np.float64],  # out (K,)
+    S1: NDArray[np.float64],  # out (K, d)
+    S2: NDArray[np.float64],  # out flat
+) -> float: ...
+def predict_missing(
+    X: NDArray[np.floating],
+    means: NDArray[np.float64],
+    prec_chol: NDArray[np.float64],
+    aux: NDArray[np.float64],
+    lw: NDArray[np.float64],
+    cov_type: int,
+    n_threads: int,
+    log_prob_norm: NDArray[np.float64] | None = ...,
+    resp: NDArray[np.floating] | None = ...,
+    labels: NDArray[np.intp] | None = ...,
+    imputed: NDArray[np.floating] | None = ...,
+) -> None: ...

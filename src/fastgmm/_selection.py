@@ -15,6 +15,7 @@ from ._covariance import COVARIANCE_TYPES
 from ._gaussian_mixture import GaussianMixture
 from ._initialization import initial_partition, nearest_centers
 from ._initialization.hierarchical import WardTree
+from ._missing import NAN_HINT, check_observed_columns, scan_missing
 from ._mixture import fit_validated, log_likelihood, n_parameters
 from ._mstep import ILL_DEFINED_MESSAGE
 from ._parameters import check_param, validate_params
@@ -78,6 +79,12 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
     verbose : int, default=0
         1 prints one line per candidate; 2 and more also pass
         ``verbose - 1`` to the candidates.
+    missing : {'raise', 'marginalize'}, default='raise'
+        As in :class:`fastgmm.GaussianMixture`, for every candidate; the
+        criteria then use the observed-data log-likelihood.  With NaN
+        entries every candidate runs its own initialisation (on mean-filled
+        rows) instead of sharing one partition, and 'hierarchical' is not
+        available.
 
     Attributes
     ----------
@@ -123,6 +130,7 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         random_state=None,
         n_threads=None,
         verbose=0,
+        missing="raise",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -135,6 +143,7 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.verbose = verbose
+        self.missing = missing
 
     # ------------------------------------------------------------------ checks
     def _grid(self):
@@ -198,8 +207,20 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         ks, types = self._check_params()
         name = type(self).__name__
         n_threads = effective_n_threads(self.n_threads)
-        X, feature_names = check_X(X, name=name, ensure_min_samples=2,
-                                   n_threads=n_threads)
+        counts = None
+        if self.missing == "marginalize":
+            X, feature_names, has_nan = check_X(X, name=name, ensure_min_samples=2,
+                                                n_threads=n_threads, allow_nan=True)
+            if has_nan:
+                counts = scan_missing(X)
+                check_observed_columns(counts, X.shape[0], feature_names)
+                if self.init_params == "hierarchical":
+                    raise ValueError(
+                        "init_params='hierarchical' does not support missing "
+                        "values; use init_params='kmeans' (run on mean-filled rows).")
+        else:
+            X, feature_names = check_X(X, name=name, ensure_min_samples=2,
+                                       n_threads=n_threads, nan_hint=NAN_HINT)
         n_samples = X.shape[0]
         if max(ks) > n_samples:
             raise ValueError(
@@ -210,7 +231,8 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
         n_obs = float(sample_weight.sum(dtype=np.float64)) if weighted \
             else float(n_samples)
         seed = self._seed()
-        shared_init = self.init_params in ("kmeans", "hierarchical")
+        # (a partition of rows with NaN entries: each candidate's own)
+        shared_init = self.init_params in ("kmeans", "hierarchical") and counts is None
 
         # Candidates run side by side on `workers` threads, each with
         # single-threaded kernels: no OpenMP barrier per chunk, and one
@@ -268,9 +290,10 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
                 reg_covar=self.reg_covar, max_iter=self.max_iter,
                 n_init=self.n_init, init_params=self.init_params,
                 random_state=seed, verbose=max(0, self.verbose - 1),
-                n_threads=kernel_threads)
+                n_threads=kernel_threads, missing=self.missing)
             try:
-                fit_validated(model, X, sample_weight, feature_names, partitions)
+                fit_validated(model, X, sample_weight, feature_names, partitions,
+                              missing=counts)
             except ValueError as exc:
                 if ILL_DEFINED_MESSAGE not in str(exc):
                     raise
