@@ -265,7 +265,8 @@ WITHOUT_SKLEARN = textwrap.dedent('''
     assert set(params) == {"n_components", "covariance_type", "tol", "reg_covar",
                            "max_iter", "n_init", "init_params", "weights_init",
                            "means_init", "precisions_init", "random_state",
-                           "warm_start", "verbose", "verbose_interval", "n_threads"}
+                           "warm_start", "verbose", "verbose_interval", "n_threads",
+                           "missing"}
     assert gm.set_params(tol=1e-4) is gm and gm.tol == 1e-4
     try:
         gm.set_params(banana=1)
