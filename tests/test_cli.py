@@ -335,6 +335,8 @@ def bad(files):
     text("gap.csv", "a,b\n1,2\n3,\n")
     text("words.csv", "a,b\nx,y\nz,w\n")
     text("nan.csv", "a,b\n1,2\nnan,3\n4,5\n")
+    np.save(d / "nan.npy", np.array([[1.0, np.nan], [2.0, 3.0], [np.nan, 1.0]]))
+    b["nan.npy"] = str(d / "nan.npy")
     text("data.xlsx", "")
     (d / "binary.csv").write_bytes(bytes(range(256)))
     b["binary.csv"] = str(d / "binary.csv")
@@ -390,9 +392,12 @@ ERRORS = [
     (["fit", "{iris_csv}", "--columns", "species,petal_length"],
      "column 'species' of .* is not numeric: 'setosa' on line 2"),
     (["fit", "{mixed.csv}"], "column 'b' of .* is not numeric: 'x' on line 4"),
-    (["fit", "{gap.csv}"], "column 'b' of .* has an empty value on line 3"),
+    (["fit", "{gap.csv}"], r"gap.csv' has 1 missing value\(s\) \(empty or NaN cells\) in "
+     r"1 of 2 rows \(per column: 'b' 1\); fit them with --missing marginalize"),
     (["fit", "{words.csv}"], "has no numeric columns"),
-    (["fit", "{nan.csv}"], "Input X contains NaN."),
+    (["fit", "{nan.csv}"], r"has 1 missing value\(s\) .*per column: 'a' 1.*"
+     "--missing marginalize"),
+    (["fit", "{nan.npy}"], r"has 2 missing value\(s\) .*--missing marginalize"),
     # wrong feature counts
     (["predict", "{model}", "{two_cols.npy}"],
      "has 2 feature column.s. but the model expects 4"),

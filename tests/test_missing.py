@@ -6,6 +6,8 @@ the missing-data EM written from the formulas; scipy's multivariate normal
 checks the observed-coordinate marginals.
 """
 
+import csv
+import os
 import warnings
 
 import numpy as np
@@ -401,3 +403,98 @@ def test_dask_says_not_supported():
     with pytest.raises(ValueError, match="not supported for dask arrays"):
         GaussianMixture(2, missing="marginalize").fit(da.from_array(X, chunks=(50, 5)))
 
+
+
+# --------------------------------------------------------------- command line
+def _stocks_csv():
+    """matplotlib's sample_data/Stocks.csv (a comment line, a Date column,
+    price columns with gaps), or None."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    path = os.path.join(matplotlib.get_data_path(), "sample_data", "Stocks.csv")
+    return path if os.path.exists(path) else None
+
+
+def _read_stocks(path):
+    """The price table read with the csv module (independently of the CLI):
+    empty cells NaN, rows without any price dropped."""
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+    header, body = rows[0], rows[1:]
+    X = np.array([[float(v) if v.strip() else np.nan for v in r[1:]] for r in body])
+    return header, body, X
+
+
+def test_cli_fits_and_imputes_stocks_csv(tmp_path, capsys):
+    path = _stocks_csv()
+    if path is None:
+        pytest.skip("matplotlib's sample_data/Stocks.csv is not available")
+    from fastgmm._cli import main
+
+    assert main(["fit", path, "-k", "2", "--covariance-type", "diag"]) == 1
+    err = capsys.readouterr().err
+    assert "fastgmm: error:" in err and "--missing marginalize" in err
+    assert "missing value(s) (empty or NaN cells)" in err
+
+    header, body, X = _read_stocks(path)
+    keep = ~np.isnan(X).all(axis=1)
+    model = tmp_path / "stocks.npz"
+    assert main(["fit", path, "-k", "2", "--covariance-type", "diag", "--missing",
+                 "marginalize", "-o", str(model)]) == 0
+    out, err = capsys.readouterr()
+    n_empty = int((~keep).sum())
+    n_missing = int(np.isnan(X[keep]).sum())
+    assert f"skipping {n_empty} row(s)" in err
+    assert f"has {n_missing} missing value(s)" in err
+    assert "ignoring non-numeric column(s) 'Date'" in err
+    assert f"on {int(keep.sum())} x 10 (float64)" in out
+    loaded = fastgmm.load(model)
+    assert loaded.missing == "marginalize"
+    assert list(loaded.feature_names_in_) == header[1:]
+    direct = GaussianMixture(2, covariance_type="diag", missing="marginalize",
+                             random_state=0).fit(X[keep])
+    _same(loaded, direct)
+
+    filled = tmp_path / "filled.csv"
+    assert main(["impute", str(model), path, "-o", str(filled)]) == 0
+    with open(filled, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == header and len(rows) == len(body) + 1
+    expected = direct.impute(X[keep])
+    got = np.array([[float(v) if v else np.nan for v in r[1:]] for r in rows[1:]])
+    for (orig, new) in zip(body, rows[1:]):
+        assert new[0] == orig[0]                                 # dates kept
+        for a, b in zip(orig[1:], new[1:]):
+            assert b == a or not a.strip()                       # observed text kept
+    np.testing.assert_allclose(got[keep], expected, rtol=1e-9)
+    assert np.isnan(got[~keep]).all()                            # no value: left empty
+
+
+def test_cli_comments_gaps_tsv_and_npy(tmp_path, capsys):
+    from fastgmm._cli import main
+
+    X, _, _ = blobs_with_gaps(n=200, d=3, seed=16)
+    lines = ["# made by the test", "a\tb\tc"]
+    for i, row in enumerate(X):
+        if i == 50:
+            lines.append("# a comment in the middle")
+        lines.append("\t".join("" if np.isnan(v) else repr(float(v)) for v in row))
+    data = tmp_path / "gaps.tsv"
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.npz"
+    assert main(["fit", str(data), "-k", "3", "--missing", "marginalize", "-o",
+                 str(model)]) == 0
+    out, err = capsys.readouterr()
+    n_missing = int(np.isnan(X).sum())
+    assert f"has {n_missing} missing value(s)" in err
+    direct = GaussianMixture(3, missing="marginalize", random_state=0).fit(X)
+    _same(fastgmm.load(model), direct)
+    out_npy = tmp_path / "filled.npy"
+    assert main(["impute", str(model), str(data), "-o", str(out_npy)]) == 0
+    np.testing.assert_array_equal(np.load(out_npy), direct.impute(X))
+    # predict scores rows with gaps with the saved model
+    assert main(["predict", str(model), str(data)]) == 0
+    labels = np.array(capsys.readouterr().out.split()[1:], dtype=int)
+    np.testing.assert_array_equal(labels, direct.predict(X))

@@ -342,8 +342,9 @@ class BlockSource(RowSource):
         Threads for the validation scans.
 
     The first pass validates every block (``check_X``: finite values, or
-    with ``allow_nan`` NaN entries counted in ``missing``; one feature count) and records the sizes.  The data dtype is float32 when
-    every block is float32, else float64 (a block of another dtype is
+    with ``allow_nan`` NaN entries counted in ``missing``; one feature
+    count) and records the sizes.  The data dtype is float32 when every
+    block is float32, else float64 (a block of another dtype is
     converted while it is read, never all at once).  Empty blocks are skipped.
     """
 

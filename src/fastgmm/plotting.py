@@ -77,14 +77,25 @@ def _projection(model, X, features):
         P = np.zeros((d, 2))
         P[i, 0] = P[j, 1] = 1.0
         return P, np.zeros(d), (_feature_label(model, i), _feature_label(model, j))
-    # first two principal axes of the data (chunked covariance: no n x d copy)
-    mean = X.mean(axis=0, dtype=np.float64)
+    # first two principal axes of the data (chunked covariance: no n x d
+    # copy); rows with missing values enter imputed
+    mean = np.zeros(d)
+    for i0 in range(0, X.shape[0], 65536):
+        mean += _completed(model, X[i0:i0 + 65536]).sum(axis=0, dtype=np.float64)
+    mean /= X.shape[0]
     C = np.zeros((d, d))
     for i0 in range(0, X.shape[0], 65536):
-        D = X[i0:i0 + 65536] - mean
+        D = _completed(model, X[i0:i0 + 65536]) - mean
         C += D.T @ D
     _, vecs = np.linalg.eigh(C)
     return vecs[:, ::-1][:, :2].copy(), mean, ("principal axis 1", "principal axis 2")
+
+
+def _completed(model, X):
+    """``X`` with its NaN entries replaced by the model's conditional means."""
+    if X.dtype.kind == "f" and np.isnan(X).any():
+        return model.impute(X)
+    return X
 
 
 def _ellipse_geometry(cov2):
@@ -122,6 +133,11 @@ def plot_mixture(model, X, ax=None, features=None):
     scatter of at most 20,000 rows (a fixed random subset) coloured by
     ``model.predict``, each component's mean and its 1-, 2- and 3-sigma
     ellipses (Mahalanobis radius 1, 2, 3 of the projected covariance).
+
+    Rows with missing (NaN) values: with one feature they are left out of
+    the histogram; with two or more they are drawn at their imputed
+    positions (:meth:`~fastgmm.GaussianMixture.impute`) as hollow circles,
+    and labelled from their observed values.
     """
     mpl = _matplotlib()
     gm = _fitted_mixture(model)
@@ -139,6 +155,7 @@ def plot_mixture(model, X, ax=None, features=None):
 
     if d == 1:
         x = np.asarray(X[:, 0], dtype=np.float64)
+        x = x[~np.isnan(x)]
         ax.hist(x, bins=min(100, max(10, int(np.sqrt(x.shape[0])))), density=True,
                 color="0.8", edgecolor="0.6", label="data")
         sd = np.sqrt(covs[:, 0, 0])
@@ -160,13 +177,25 @@ def plot_mixture(model, X, ax=None, features=None):
         rows = np.arange(n) if n <= MAX_SCATTER_POINTS else np.sort(
             np.random.default_rng(0).choice(n, MAX_SCATTER_POINTS, replace=False))
         Xs = np.ascontiguousarray(X[rows])
-        Y = (Xs - origin) @ P
-        lab = gm.predict(Xs)
+        gaps = np.isnan(Xs).any(axis=1) if Xs.dtype.kind == "f" else \
+            np.zeros(Xs.shape[0], dtype=bool)
+        Xc = _completed(gm, Xs)
+        Y = (Xc - origin) @ P
+        # rows with gaps are labelled by their observed values when the model
+        # scores NaN (missing='marginalize'), else at their imputed positions
+        lab = gm.predict(Xs if getattr(gm, "missing", "raise") == "marginalize"
+                         else Xc)
         # bigger, more opaque points when there are few of them
-        ax.scatter(Y[:, 0], Y[:, 1], c=[color[k] for k in lab],
-                   s=float(np.clip(4000 / rows.shape[0], 2, 16)),
-                   alpha=0.8 if rows.shape[0] < 2000 else 0.4, linewidths=0,
-                   rasterized=True)
+        size = float(np.clip(4000 / rows.shape[0], 2, 16))
+        alpha = 0.8 if rows.shape[0] < 2000 else 0.4
+        ax.scatter(Y[~gaps, 0], Y[~gaps, 1], c=[color[k] for k in lab[~gaps]],
+                   s=size, alpha=alpha, linewidths=0, rasterized=True)
+        if gaps.any():
+            ax.scatter(Y[gaps, 0], Y[gaps, 1], facecolors="none",
+                       edgecolors=[color[k] for k in lab[gaps]], s=2.5 * size,
+                       alpha=alpha, linewidths=1.0, rasterized=True,
+                       label=f"imputed ({int(gaps.sum())} rows with gaps)")
+            ax.legend(fontsize="small", loc="best")
         M = (means - origin) @ P
         for k in range(K):
             a, b, angle = _ellipse_geometry(P.T @ covs[k] @ P)

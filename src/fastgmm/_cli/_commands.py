@@ -1,14 +1,16 @@
-"""The subcommands: fit, predict, sample and info (one function each)."""
+"""The subcommands: fit, predict, impute, sample and info (one function each)."""
 
 import importlib.util
+import os
+import sys
 import time
 import warnings
 
 import numpy as np
 
 from .._covariance import COVARIANCE_TYPES
-from ._errors import CLIError, _one_line, _report_warnings
-from ._readers import load_data
+from ._errors import CLIError, _note, _one_line, _report_warnings
+from ._readers import _column_label, load_data, rewrite_delimited
 from ._tables import _labels_table, _selection_table, _write_output, _write_table, describe
 
 _PLOT_HINT = "--plot needs matplotlib (pip install 'fastgmm[plot]'): "
@@ -30,8 +32,51 @@ def _load_model(path):
         raise CLIError(f"cannot load model: {_one_line(exc)}") from None
 
 
+def _missing_cells(X, names, weights, source, missing):
+    """Check the missing values (NaN) of a table read for ``fit``.
+
+    Without ``--missing marginalize`` they are an error naming the option;
+    with it, a note says how many there are per column, and rows with no
+    observed value (which carry no information) are dropped with a note.
+    Returns the rows to fit and their weights.
+    """
+    nan = np.isnan(X)
+    if not nan.any():
+        return X, weights
+    if weights is not None and np.isnan(weights).any():
+        raise CLIError(f"the weights column of {source} has empty cells; every row "
+                       "needs a weight")
+    per_column = nan.sum(axis=0)
+    incomplete = int(nan.any(axis=1).sum())
+    listed = ", ".join(f"{_column_label(j, names)} {int(c)}"
+                       for j, c in enumerate(per_column) if c)
+    what = (f"{int(per_column.sum())} missing value(s) (empty or NaN cells) in "
+            f"{incomplete} of {X.shape[0]} rows (per column: {listed})")
+    if missing != "marginalize":
+        raise CLIError(f"{source} has {what}; fit them with --missing marginalize "
+                       "(EM over each row's observed values), or fill or drop them "
+                       "first")
+    empty = nan.all(axis=1)
+    if empty.any():
+        _note(f"note: skipping {int(empty.sum())} row(s) of {source} with no "
+              "observed value")
+        X = np.ascontiguousarray(X[~empty])
+        weights = None if weights is None else weights[~empty]
+        nan = nan[~empty]
+        per_column = nan.sum(axis=0)
+        listed = ", ".join(f"{_column_label(j, names)} {int(c)}"
+                           for j, c in enumerate(per_column) if c)
+        what = (f"{int(per_column.sum())} missing value(s) (empty or NaN cells) in "
+                f"{int(nan.any(axis=1).sum())} of its other {X.shape[0]} rows (per "
+                f"column: {listed})")
+    _note(f"note: {source} has {what}; fitting them as missing values")
+    return X, weights
+
+
 def _estimator_kwargs(args):
     kwargs = {"random_state": args.seed, "n_threads": args.threads}
+    if getattr(args, "missing", None) is not None:
+        kwargs["missing"] = args.missing
     for key, value in (("tol", args.tol), ("reg_covar", args.reg_covar),
                        ("max_iter", args.max_iter), ("n_init", args.n_init),
                        ("init_params", args.init)):
@@ -58,9 +103,10 @@ def _cmd_fit(args):
         except ImportError as exc:
             raise CLIError(_PLOT_HINT + _one_line(exc)) from None
 
-    X, names, weights, _ = load_data(
+    X, names, weights, source = load_data(
         args.data, columns=args.columns, weights_column=args.weights_column,
         dtype=args.dtype, array=args.array, header=args.header)
+    X, weights = _missing_cells(X, names, weights, source, args.missing)
     kwargs = _estimator_kwargs(args)
     verbose = 2 if args.verbose else 0
     selector = None
@@ -123,6 +169,47 @@ def _cmd_predict(args):
         header, columns, fmts = ["label"], [labels], ["%d"]
         arrays = {"labels": labels}
     _write_output(args.output, header, columns, fmts, arrays)
+    return 0
+
+
+def _cmd_impute(args):
+    model, _ = _load_model(args.model)
+    names = getattr(model, "feature_names_in_", None)
+    X, _, _, source, layout = load_data(
+        args.data, columns=args.columns, dtype=args.dtype, array=args.array,
+        header=args.header, prefer_names=None if names is None else list(names),
+        return_layout=True)
+    if X.shape[1] != model.n_features_in_:
+        raise CLIError(f"{source} has {X.shape[1]} feature column(s) but the model "
+                       f"expects {model.n_features_in_} (choose them with --columns)")
+    X = np.array(X, dtype=model.means_.dtype if args.dtype is None else X.dtype)
+    nan = np.isnan(X)
+    empty = nan.all(axis=1)
+    ok = ~empty
+    out = X.copy()
+    if nan[ok].any():
+        out[ok] = model.impute(np.ascontiguousarray(X[ok]))
+    n_filled = int(nan[ok].sum())
+    _note(f"note: filled {n_filled} missing value(s) in {int(nan[ok].any(axis=1).sum())}"
+          f" row(s) of {source}")
+    if empty.any():
+        _note(f"note: left {int(empty.sum())} row(s) with no observed value empty")
+    ext = os.path.splitext(args.output)[1].lower() if args.output not in (None, "-") \
+        else ".csv"
+    if layout is not None and ext in (".csv", ".tsv", ".tab", ".txt"):
+        f = sys.stdout if args.output in (None, "-") else open(args.output, "w",
+                                                               newline="")
+        try:
+            rewrite_delimited(layout, out, f)
+        finally:
+            if f is not sys.stdout:
+                f.close()
+        return 0
+    header = [str(n) for n in names] if names is not None else \
+        [f"x{j}" for j in range(X.shape[1])]
+    fmt = "%.9g" if out.dtype == np.float32 else "%.10g"
+    _write_output(args.output, header, [out[:, j] for j in range(out.shape[1])],
+                  [fmt] * out.shape[1], {"X": out})
     return 0
 
 

@@ -4,9 +4,9 @@ import argparse
 import re
 
 from .._covariance import COVARIANCE_TYPES
-from ._commands import _cmd_fit, _cmd_info, _cmd_predict, _cmd_sample
+from ._commands import _cmd_fit, _cmd_impute, _cmd_info, _cmd_predict, _cmd_sample
 
-COMMANDS = ("fit", "predict", "sample", "info")
+COMMANDS = ("fit", "predict", "impute", "sample", "info")
 
 
 def _k_range(text):
@@ -78,6 +78,10 @@ def build_parser():
     p.add_argument("--threads", type=int, metavar="N")
     p.add_argument("--weights-column", metavar="COL",
                    help="column holding sample weights (name or 0-based number)")
+    p.add_argument("--missing", choices=["raise", "marginalize"],
+                   help="what empty (or NaN) cells are: 'raise' (default) stops "
+                        "with an error; 'marginalize' fits them as missing values "
+                        "(EM over each row's observed values)")
     _add_data_options(p)
     p.add_argument("-o", "--output", metavar="MODEL", help="save the fitted model")
     p.add_argument("--labels", metavar="FILE",
@@ -99,6 +103,19 @@ def build_parser():
     p.add_argument("-o", "--output", metavar="FILE",
                    help=".csv, .tsv, .npy or .npz (default: CSV to stdout)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("impute", help="fill the empty cells of data with a saved model",
+                       description="Write DATA with every missing (empty or NaN) "
+                                   "feature value replaced by its conditional mean "
+                                   "under the model, given the row's observed "
+                                   "values. A .csv/.tsv is written back with its "
+                                   "other columns unchanged.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA")
+    _add_data_options(p)
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help=".csv, .tsv, .npy or .npz (default: CSV to stdout)")
+    p.set_defaults(func=_cmd_impute)
 
     p = sub.add_parser("sample", help="generate data from a saved model",
                        description="Draw N rows from a saved model.")

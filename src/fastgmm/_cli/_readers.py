@@ -1,4 +1,5 @@
-"""Input files: CSV/TSV with or without a header, .npy/.npz arrays, the bundled data."""
+"""Input files: CSV/TSV with or without a header (``#`` comment lines, empty
+cells as missing values), .npy/.npz arrays, the bundled data."""
 
 import csv
 import os
@@ -96,33 +97,74 @@ def _split_columns(names, n_columns, columns, weights_column, numeric, source,
     return cols, wcol
 
 
+def _is_comment(row):
+    return bool(row) and row[0].lstrip().startswith("#")
+
+
 def _csv_rows(path, delimiter):
-    """(line number, fields) of every non-blank row."""
+    """(line number, fields) of every row that is neither blank nor a comment
+    (a line whose first field starts with ``#``)."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f, delimiter=delimiter)
         for row in reader:
-            if any(field.strip() for field in row):
+            if any(field.strip() for field in row) and not _is_comment(row):
                 yield reader.line_num, row
 
 
-def _find_bad_value(path, delimiter, first_line, cols, names, source):
-    """Locate the first cell that stops np.loadtxt, for a precise message."""
+def _data_lines(path, first_line):
+    """The file's raw lines from ``first_line`` on, without blank and comment
+    lines (what ``np.loadtxt`` reads)."""
+    with open(path, encoding="utf-8-sig") as f:
+        for number, line in enumerate(f, start=1):
+            if number >= first_line and line.strip() and \
+                    not line.lstrip().startswith("#"):
+                yield line
+
+
+def _bad_value(row, line, cols, names, source):
+    """The message for the first unusable cell of a row (None if none);
+    empty cells are missing values, not errors."""
+    for j in cols:
+        if j >= len(row):
+            return (f"line {line} of {source} has {len(row)} fields; column "
+                    f"{_column_label(j, names)} is missing")
+        value = row[j].strip()
+        if value and not _is_number(value):
+            shown = value if len(value) <= 30 else value[:27] + "..."
+            return (f"column {_column_label(j, names)} of {source} is not "
+                    f"numeric: {shown!r} on line {line}")
+    return None
+
+
+def _parse_with_gaps(path, delimiter, first_line, cols, names, source):
+    """The table of ``cols`` read cell by cell: empty cells become NaN."""
+    out = []
     for line, row in _csv_rows(path, delimiter):
         if line < first_line:
             continue
-        for j in cols:
-            if j >= len(row):
-                return (f"line {line} of {source} has {len(row)} fields; column "
-                        f"{_column_label(j, names)} is missing")
-            value = row[j].strip()
-            if not value:
-                return (f"column {_column_label(j, names)} of {source} has an empty "
-                        f"value on line {line}")
-            if not _is_number(value):
-                shown = value if len(value) <= 30 else value[:27] + "..."
-                return (f"column {_column_label(j, names)} of {source} is not "
-                        f"numeric: {shown!r} on line {line}")
-    return None
+        bad = _bad_value(row, line, cols, names, source)
+        if bad is not None:
+            raise CLIError(bad)
+        out.append([float(row[j]) if row[j].strip() else np.nan for j in cols])
+    return np.array(out, dtype=np.float64).reshape(len(out), len(cols))
+
+
+def _column_kinds(path, delimiter, first_line, n_columns):
+    """Per column: True if its first non-empty cell is a number, False if it
+    is text, None if the column is empty (scans until every column has a
+    non-empty cell)."""
+    kinds = [None] * n_columns
+    todo = n_columns
+    for line, row in _csv_rows(path, delimiter):
+        if line < first_line:
+            continue
+        for j in range(min(n_columns, len(row))):
+            if kinds[j] is None and row[j].strip():
+                kinds[j] = _is_number(row[j].strip())
+                todo -= 1
+        if todo == 0:
+            break
+    return kinds
 
 
 def _read_delimited(path, delimiter, source, columns, weights_column, header,
@@ -152,9 +194,17 @@ def _read_delimited(path, delimiter, source, columns, weights_column, header,
         raise CLIError(f"{source} has no data rows")
     data_line, data_row = data
     n_columns = len(row0) if header else len(data_row)
+    kinds = None
 
     def numeric(j):
-        return j < len(data_row) and _is_number(data_row[j])
+        # a column is numeric when its first non-empty cell is a number (the
+        # others are checked when the table is read); empty cells are gaps
+        nonlocal kinds
+        if j < len(data_row) and data_row[j].strip():
+            return _is_number(data_row[j])
+        if kinds is None:
+            kinds = _column_kinds(path, delimiter, data_line, n_columns)
+        return bool(kinds[j])
 
     cols, wcol = _split_columns(names, n_columns, columns, weights_column, numeric,
                                 source, prefer_names)
@@ -162,16 +212,45 @@ def _read_delimited(path, delimiter, source, columns, weights_column, header,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data"
-            table = np.loadtxt(path, delimiter=delimiter, skiprows=data_line - 1,
+            table = np.loadtxt(_data_lines(path, data_line), delimiter=delimiter,
                                usecols=use, dtype=np.float64, ndmin=2, comments=None,
-                               quotechar='"', encoding="utf-8-sig")
-    except ValueError as exc:
-        raise CLIError(_find_bad_value(path, delimiter, data_line, use, names, source)
-                       or f"cannot read {source}: {_one_line(exc)}") from None
+                               quotechar='"')
+    except ValueError:
+        # empty cells (missing values) or a bad cell: read cell by cell,
+        # which names the bad cell precisely
+        table = _parse_with_gaps(path, delimiter, data_line, use, names, source)
     X = table[:, :len(cols)]
     weights = table[:, len(cols)] if wcol is not None else None
     feature_names = [names[j] for j in cols] if names is not None else None
-    return X, feature_names, weights
+    layout = {"path": path, "delimiter": delimiter, "first_line": data_line,
+              "header": row0 if header else None, "columns": cols}
+    return X, feature_names, weights, layout
+
+
+def rewrite_delimited(layout, values, out):
+    """Write a text table again with its missing feature cells (empty or
+    NaN) replaced by ``values`` (one row per data row, in order; NaN written
+    as an empty cell).  Every other cell keeps its text; the header and the
+    delimiter are kept, comment and blank lines dropped."""
+    delimiter = layout["delimiter"]
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    if layout["header"] is not None:
+        writer.writerow(layout["header"])
+    cols = layout["columns"]
+    fmt = "%.9g" if values.dtype == np.float32 else "%.10g"
+    i = 0
+    for line, row in _csv_rows(layout["path"], delimiter):
+        if line < layout["first_line"]:
+            continue
+        row = list(row)
+        for c, j in enumerate(cols):
+            cell = row[j].strip()
+            if not cell or np.isnan(float(cell)):
+                # a missing value: its completion (observed cells keep their text)
+                v = values[i, c]
+                row[j] = "" if np.isnan(v) else fmt % v
+        writer.writerow(row)
+        i += 1
 
 
 def _magic(path):
@@ -228,7 +307,7 @@ def _select_array(A, names, columns, weights_column, source, prefer_names):
 
 
 def load_data(path, *, columns=None, weights_column=None, dtype=None, array=None,
-              header=None, prefer_names=None):
+              header=None, prefer_names=None, return_layout=False):
     """Read a data table for the command line.
 
     Parameters
@@ -246,6 +325,13 @@ def load_data(path, *, columns=None, weights_column=None, dtype=None, array=None
         Whether a text file has a header line (None: guess).
     prefer_names : list of str or None
         Without ``columns``, pick these named columns (a model's features).
+    return_layout : bool
+        Also return how a text file was read (for :func:`rewrite_delimited`;
+        None for array files and the bundled data).
+
+    Text files: lines whose first field starts with ``#`` are comments; an
+    empty cell (or ``nan``) of a numeric column is a missing value (NaN).  A
+    column is numeric when its first non-empty cell is a number.
 
     Returns
     -------
@@ -254,7 +340,10 @@ def load_data(path, *, columns=None, weights_column=None, dtype=None, array=None
     weights : ndarray (n_samples,) or None
     source : str
         How to name the data in messages.
+    layout : dict or None
+        Only with ``return_layout``.
     """
+    layout = None
     if path is None:
         from .._datasets import load_iris
 
@@ -268,9 +357,9 @@ def load_data(path, *, columns=None, weights_column=None, dtype=None, array=None
         try:
             if ext in (".csv", ".tsv", ".tab", ".txt"):
                 delimiter = "\t" if ext in (".tsv", ".tab") else ","
-                X, names, weights = _read_delimited(path, delimiter, source, columns,
-                                                    weights_column, header,
-                                                    prefer_names)
+                X, names, weights, layout = _read_delimited(
+                    path, delimiter, source, columns, weights_column, header,
+                    prefer_names)
             elif ext in (".npy", ".npz"):
                 A = _read_array_file(path, ext, source, array)
                 X, names, weights = _select_array(A, None, columns, weights_column,
@@ -287,6 +376,8 @@ def load_data(path, *, columns=None, weights_column=None, dtype=None, array=None
         X = X.astype(dtype, copy=False)
     elif X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
+    if return_layout:
+        return X, names, weights, source, layout
     return X, names, weights, source
 
 
