@@ -89,15 +89,37 @@ cdef inline void _chol_solve(const double* G, Py_ssize_t n, double* z) noexcept 
 
 
 cdef inline void _chol_inverse(const double* G, Py_ssize_t n, double* C,
-                               double* z) noexcept nogil:
-    """C (n, n) row-major <- (G G^T)^-1, column by column; z: scratch (n,)."""
-    cdef Py_ssize_t a, b
+                               double* L) noexcept nogil:
+    """Lower triangle of C (n, n) row-major <- (G G^T)^-1 = G^-T G^-1, through
+    the inverse L (n, n) of the lower factor G (scratch, n * n)."""
+    cdef Py_ssize_t a, b, l
+    cdef double t
+    for b in range(n):
+        L[b * n + b] = 1.0 / G[b * n + b]
+        for a in range(b + 1, n):
+            t = 0.0
+            for l in range(b, a):
+                t -= G[a * n + l] * L[l * n + b]
+            L[a * n + b] = t / G[a * n + a]
     for a in range(n):
-        for b in range(n):
-            z[b] = 1.0 if a == b else 0.0
-        _chol_solve(G, n, z)
-        for b in range(n):
-            C[b * n + a] = z[b]
+        for b in range(a + 1):
+            t = 0.0
+            for l in range(a, n):
+                t += L[l * n + a] * L[l * n + b]
+            C[a * n + b] = t
+
+
+cdef inline double _log_diag(const double* G, Py_ssize_t n) noexcept nogil:
+    """sum_a log G[a, a] for the (n, n) factor G, through products of the
+    diagonal (one log per factor of range, not one per entry)."""
+    cdef Py_ssize_t a
+    cdef double prod = 1.0, s = 0.0
+    for a in range(n):
+        prod *= G[a * n + a]
+        if prod > 1e150 or prod < 1e-150:
+            s += log(prod)
+            prod = 1.0
+    return s + log(prod)
 
 
 cdef inline double _upper_quadratic(const double* e, const double* U, Py_ssize_t d,
@@ -126,7 +148,7 @@ cdef int _miss_row(
     double* logp,               # OUT (K,) log w_k + log N(x_o | mu_ko, Sigma_koo)
     double* E,                  # OUT (K, d) xhat_k - mu_k
     double* Cm,                 # OUT full (K, d*d), tied (d*d): P_mm^-1 (nm x nm) if want_cov
-    double* G,                  # scratch (d*d)
+    double* G,                  # scratch (2*d*d)
     double* y,                  # scratch (d,)
     double* t,                  # scratch (d,)
     const int* oidx, const int* midx, Py_ssize_t nm,
@@ -174,11 +196,9 @@ cdef int _miss_row(
                     G[a * nm + b] = P[midx[a] * d + midx[b]]
             if _chol_small(G, nm) != 0:
                 return -1
-            logdet_g = 0.0
-            for a in range(nm):
-                logdet_g += log(G[a * nm + a])
+            logdet_g = _log_diag(G, nm)
             if want_cov:
-                _chol_inverse(G, nm, Cm if tied else Cm + k * d * d, y)
+                _chol_inverse(G, nm, Cm if tied else Cm + k * d * d, G + nm * nm)
         for a in range(no):
             j = oidx[a]
             e[j] = x[j] - mu[j]
@@ -197,18 +217,19 @@ cdef int _miss_row(
 
 
 cdef inline double _miss_posterior(double* logp, Py_ssize_t K) noexcept nogil:
-    """logp <- responsibilities exp(logp - lse) in place; returns the
-    log-sum-exp (with the row maximum subtracted)."""
+    """logp <- responsibilities exp(logp - lse) in place (the kernels' own
+    exp, as the complete rows'); returns the log-sum-exp (with the row
+    maximum subtracted)."""
     cdef Py_ssize_t k
     cdef double mx = logp[0], s = 0.0, lse
     for k in range(1, K):
         if logp[k] > mx:
             mx = logp[k]
     for k in range(K):
-        s += exp(logp[k] - mx)
+        s += fg_exp(logp[k] - mx)
     lse = mx + log(s)
     for k in range(K):
-        logp[k] = exp(logp[k] - lse)
+        logp[k] = fg_exp(logp[k] - lse)
     return lse
 
 
@@ -270,6 +291,139 @@ cdef void _miss_accumulate_row(
                 S2[_tri(midx[a]) + midx[b]] += sw * Cm[a * nm + b]
 
 
+cdef int _miss_chunk_matrix(
+    int cov_type, const floating* X, const floating* sw, Py_ssize_t C,
+    Py_ssize_t d, Py_ssize_t K,
+    const double* means,        # IN (K, d)
+    const double* U,            # IN full (K, d, d) / tied (d, d) upper factors
+    const double* P,            # IN full (K, d, d) / tied (d, d) precisions
+    const double* lw,           # IN (K,) log w_k + log|U_k|
+    const double* centers,      # IN (K, d) centres of S2 ('full')
+    const double* center,       # IN (d,) centre of S2 ('tied')
+    double* E,                  # scratch (K, CHUNK_SIZE, d): xhat_ik - mu_k
+    double* T,                  # scratch full (CHUNK_SIZE, d), tied (K * CHUNK_SIZE, d)
+    double* lp,                 # scratch (CHUNK_SIZE, K)
+    double* G,                  # scratch (2 d, d)
+    double* Cm,                 # scratch (d, d)
+    double* tmp,                # scratch (d, d)
+    double* y,                  # scratch (d,)
+    int* idx,                   # scratch (CHUNK_SIZE, 2 d): observed, then missing
+    int* nms,                   # scratch (CHUNK_SIZE,) missing counts
+    double* blk,                # IN/OUT [ll, N (K), S1 (K*d), S2 packed]
+) noexcept nogil:
+    """'full' / 'tied' statistics of a chunk of C incomplete rows, the d x d
+    work through BLAS: per component, the quadratic forms as one product
+    E_k U_k and the scatter as one Gram matrix of the weighted deviations
+    (as the complete rows' BLAS path); the conditional means and
+    covariances per row on the small missing blocks.  Returns -1 when a
+    block P_mm is not numerically positive definite."""
+    cdef bint tied = cov_type == COV_TIED
+    cdef Py_ssize_t i, k, a, b, j, nm, no, nz
+    cdef const floating* x
+    cdef const double* mu
+    cdef const double* Pk
+    cdef const double* c
+    cdef int* oi
+    cdef int* mi
+    cdef double* e
+    cdef double s, w, sr, v, q, logdet_g = 0.0
+    cdef double* Nk = blk + 1
+    cdef double* S1 = blk + 1 + K
+    cdef double* S2 = blk + 1 + K + K * d
+    # conditional means and the normalisers, row by row
+    for i in range(C):
+        x = X + i * d
+        oi = idx + i * 2 * d
+        mi = oi + d
+        nm = _miss_split(x, d, oi, mi)
+        nms[i] = <int> nm
+        no = d - nm
+        for k in range(K):
+            Pk = P if tied else P + k * d * d
+            if k == 0 or not tied:
+                for a in range(nm):
+                    for b in range(a + 1):
+                        G[a * nm + b] = Pk[mi[a] * d + mi[b]]
+                if _chol_small(G, nm) != 0:
+                    return -1
+                logdet_g = _log_diag(G, nm)
+            e = E + (k * CHUNK_SIZE + i) * d
+            mu = means + k * d
+            for a in range(no):
+                j = oi[a]
+                e[j] = x[j] - mu[j]
+            for a in range(nm):
+                s = 0.0
+                for b in range(no):
+                    s += Pk[mi[a] * d + oi[b]] * e[oi[b]]
+                y[a] = s
+            _chol_solve(G, nm, y)
+            for a in range(nm):
+                e[mi[a]] = -y[a]
+            lp[i * K + k] = lw[k] - logdet_g - 0.5 * no * _LOG_2PI
+    # the quadratic forms ||e_ik^T U_k||^2, one product per component
+    for k in range(K):
+        for a in range(C * d):
+            T[a] = E[k * CHUNK_SIZE * d + a]
+        times_upper(T, U if tied else U + k * d * d, <int> C, <int> d)
+        for i in range(C):
+            q = 0.0
+            for j in range(d):
+                q += T[i * d + j] * T[i * d + j]
+            lp[i * K + k] -= 0.5 * q
+    for i in range(C):
+        s = sw[i] if sw != NULL else 1.0
+        blk[0] += s * _miss_posterior(lp + i * K, K)
+    # N, S1 and the scatter of xhat about the centres
+    nz = 0
+    for k in range(K):
+        if not tied:
+            nz = 0
+        c = center if tied else centers + k * d
+        for i in range(C):
+            s = sw[i] if sw != NULL else 1.0
+            w = s * lp[i * K + k]
+            if w == 0.0:
+                continue
+            Nk[k] += w
+            sr = sqrt(w)
+            x = X + i * d
+            e = E + (k * CHUNK_SIZE + i) * d
+            for j in range(d):
+                v = x[j]
+                if v != v:
+                    v = means[k * d + j] + e[j]
+                S1[k * d + j] += w * v
+                T[nz * d + j] = sr * (v - c[j])
+            nz += 1
+        if not tied and nz > 0:
+            gram_lower(T, tmp, <int> nz, <int> d)
+            _add_lower(S2 + k * _tri(d), tmp, d)
+    if tied and nz > 0:
+        gram_lower(T, tmp, <int> nz, <int> d)
+        _add_lower(S2, tmp, d)
+    # the conditional covariances P_mm^-1 of the missing blocks
+    for i in range(C):
+        s = sw[i] if sw != NULL else 1.0
+        nm = nms[i]
+        mi = idx + i * 2 * d + d
+        for k in range(1 if tied else K):
+            w = s if tied else s * lp[i * K + k]
+            if w == 0.0:
+                continue
+            Pk = P if tied else P + k * d * d
+            for a in range(nm):
+                for b in range(a + 1):
+                    G[a * nm + b] = Pk[mi[a] * d + mi[b]]
+            _chol_small(G, nm)
+            _chol_inverse(G, nm, Cm, G + nm * nm)
+            for a in range(nm):
+                for b in range(a + 1):
+                    S2[(0 if tied else k * _tri(d)) + _tri(mi[a]) + mi[b]] += \
+                        w * Cm[a * nm + b]
+    return 0
+
+
 cdef void _miss_impute_row(
     const floating* x, Py_ssize_t d, Py_ssize_t K,
     const double* means,        # IN (K, d)
@@ -291,25 +445,38 @@ cdef void _miss_impute_row(
 
 
 cdef struct MissScratch:
-    # Offsets (in doubles, then ints) into one thread's scratch, and sizes.
-    Py_ssize_t logp, E, Cm, G, y, t, dev, dsize
-    Py_ssize_t oidx, midx, isize
+    # Offsets (in doubles, then ints) into one thread's scratch, and sizes:
+    # the row-by-row layout (logp .. dev; oidx, midx) and, for the chunked
+    # 'full'/'tied' statistics (chunk), the chunk layout after it (cE ..
+    # ctmp; cidx, cnm).
+    Py_ssize_t logp, E, Cm, G, y, t, dev, cE, cT, clp, ctmp, dsize
+    Py_ssize_t oidx, midx, cidx, cnm, isize
 
 
-cdef MissScratch _miss_scratch(int cov_type, Py_ssize_t K, Py_ssize_t d) noexcept:
+cdef MissScratch _miss_scratch(int cov_type, Py_ssize_t K, Py_ssize_t d,
+                               bint chunk) noexcept:
     cdef MissScratch s
+    cdef bint matrix = cov_type == COV_FULL or cov_type == COV_TIED
     s.logp = 0
     s.E = K
     s.Cm = s.E + K * d
     s.G = s.Cm + (K * d * d if cov_type == COV_FULL
                   else d * d if cov_type == COV_TIED else 0)
-    s.y = s.G + d * d
+    s.y = s.G + 2 * d * d   # the factor and its inverse
     s.t = s.y + d
     s.dev = s.t + d
-    s.dsize = s.dev + d
+    s.cE = s.dev + d
+    chunk = chunk and matrix
+    s.cT = s.cE + (K * CHUNK_SIZE * d if chunk else 0)
+    s.clp = s.cT + ((K if cov_type == COV_TIED else 1) * CHUNK_SIZE * d if chunk
+                    else 0)
+    s.ctmp = s.clp + (CHUNK_SIZE * K if chunk else 0)
+    s.dsize = s.ctmp + (d * d if chunk else 0)
     s.oidx = 0
     s.midx = d
-    s.isize = 2 * d
+    s.cidx = 2 * d
+    s.cnm = s.cidx + (CHUNK_SIZE * 2 * d if chunk else 0)
+    s.isize = s.cnm + (CHUNK_SIZE if chunk else 0)
     return s
 
 
@@ -366,7 +533,8 @@ def em_missing_statistics(
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t n_blocks = n_blocks_for(n, d, K, cov_type, sizeof(floating)) \
         if n > 0 else 1
-    cdef MissScratch sc = _miss_scratch(cov_type, K, d)
+    cdef MissScratch sc = _miss_scratch(cov_type, K, d, True)
+    cdef bint matrix = cov_type == COV_FULL or cov_type == COV_TIED
     n_threads = max(1, min(n_threads, n_blocks))
     cdef double* acc = <double*> calloc(n_blocks * stride, sizeof(double))
     cdef double* dscr = <double*> malloc(n_threads * sc.dsize * sizeof(double))
@@ -401,6 +569,16 @@ def em_missing_statistics(
             c1 = stripe_stop(b, n_chunks, n_blocks, n_chunks)
             for c in range(c0, c1):
                 i1 = min((c + 1) * CHUNK_SIZE, n)
+                if matrix:
+                    if _miss_chunk_matrix(
+                            cov_type, Xp + c * CHUNK_SIZE * d,
+                            swp + c * CHUNK_SIZE if swp != NULL else NULL,
+                            i1 - c * CHUNK_SIZE, d, K, mp, up, ap, lwp, cp, ccp,
+                            ds + sc.cE, ds + sc.cT, ds + sc.clp, ds + sc.G,
+                            ds + sc.Cm, ds + sc.ctmp, ds + sc.y, ints + sc.cidx,
+                            ints + sc.cnm, blk) != 0:
+                        badp[0] = 1
+                    continue
                 for i in range(c * CHUNK_SIZE, i1):
                     s = swp[i] if swp != NULL else 1.0
                     nm = _miss_split(Xp + i * d, d, ints + sc.oidx, ints + sc.midx)
@@ -459,7 +637,7 @@ def predict_missing(
         n_threads = omp_get_max_threads()
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     n_threads = max(1, min(n_threads, n_chunks))
-    cdef MissScratch sc = _miss_scratch(cov_type, K, d)
+    cdef MissScratch sc = _miss_scratch(cov_type, K, d, False)
     cdef double* dscr = <double*> malloc(n_threads * sc.dsize * sizeof(double))
     cdef int* iscr = <int*> malloc(n_threads * sc.isize * sizeof(int))
     cdef int bad = 0
