@@ -52,55 +52,58 @@ cdef inline Py_ssize_t _miss_split(
 
 
 cdef inline int _chol_small(double* A, Py_ssize_t n) noexcept nogil:
-    """In place lower Cholesky factor of the (n, n) row-major SPD matrix A
-    (its lower triangle is read and written); -1 if not positive definite."""
+    """In place lower Cholesky factor G of the (n, n) row-major SPD matrix A
+    (its lower triangle is read and written), with the *reciprocals* of
+    G's diagonal stored on the diagonal (the solves multiply instead of
+    dividing); -1 if A is not positive definite."""
     cdef Py_ssize_t i, j, l
-    cdef double s, t
+    cdef double s, t, r
     for j in range(n):
         s = A[j * n + j]
         for l in range(j):
             s -= A[j * n + l] * A[j * n + l]
         if not s > 0.0:
             return -1
-        s = sqrt(s)
-        A[j * n + j] = s
+        r = 1.0 / sqrt(s)
+        A[j * n + j] = r
         for i in range(j + 1, n):
             t = A[i * n + j]
             for l in range(j):
                 t -= A[i * n + l] * A[j * n + l]
-            A[i * n + j] = t / s
+            A[i * n + j] = t * r
     return 0
 
 
 cdef inline void _chol_solve(const double* G, Py_ssize_t n, double* z) noexcept nogil:
-    """z <- (G G^T)^-1 z for the lower factor G (n, n) row-major."""
+    """z <- (G G^T)^-1 z for the factor of ``_chol_small`` (diagonal
+    reciprocals)."""
     cdef Py_ssize_t i, l
     cdef double t
     for i in range(n):
         t = z[i]
         for l in range(i):
             t -= G[i * n + l] * z[l]
-        z[i] = t / G[i * n + i]
+        z[i] = t * G[i * n + i]
     for i in range(n - 1, -1, -1):
         t = z[i]
         for l in range(i + 1, n):
             t -= G[l * n + i] * z[l]
-        z[i] = t / G[i * n + i]
+        z[i] = t * G[i * n + i]
 
 
 cdef inline void _chol_inverse(const double* G, Py_ssize_t n, double* C,
                                double* L) noexcept nogil:
-    """Lower triangle of C (n, n) row-major <- (G G^T)^-1 = G^-T G^-1, through
-    the inverse L (n, n) of the lower factor G (scratch, n * n)."""
+    """Lower triangle of C (n, n) row-major <- (G G^T)^-1 = G^-T G^-1 for the
+    factor of ``_chol_small``, through the inverse L (n, n) of G (scratch)."""
     cdef Py_ssize_t a, b, l
     cdef double t
     for b in range(n):
-        L[b * n + b] = 1.0 / G[b * n + b]
+        L[b * n + b] = G[b * n + b]
         for a in range(b + 1, n):
             t = 0.0
             for l in range(b, a):
                 t -= G[a * n + l] * L[l * n + b]
-            L[a * n + b] = t / G[a * n + a]
+            L[a * n + b] = t * G[a * n + a]
     for a in range(n):
         for b in range(a + 1):
             t = 0.0
@@ -109,17 +112,55 @@ cdef inline void _chol_inverse(const double* G, Py_ssize_t n, double* C,
             C[a * n + b] = t
 
 
-cdef inline double _log_diag(const double* G, Py_ssize_t n) noexcept nogil:
-    """sum_a log G[a, a] for the (n, n) factor G, through products of the
-    diagonal (one log per factor of range, not one per entry)."""
+cdef inline double _log_det_factor(const double* G, Py_ssize_t n) noexcept nogil:
+    """log det G = sum_a log G[a, a] for the factor of ``_chol_small`` (whose
+    diagonal holds reciprocals), through products of the diagonal (one log
+    per factor of range, not one per entry)."""
     cdef Py_ssize_t a
     cdef double prod = 1.0, s = 0.0
     for a in range(n):
         prod *= G[a * n + a]
         if prod > 1e150 or prod < 1e-150:
-            s += log(prod)
+            s -= log(prod)
             prod = 1.0
-    return s + log(prod)
+    return s - log(prod)
+
+
+cdef inline double _dot(const double* a, const double* b, Py_ssize_t n) noexcept nogil:
+    """sum_j a_j b_j in four interleaved partial sums (a fixed order; the
+    additions overlap instead of waiting on each other)."""
+    cdef Py_ssize_t j, n4 = n - n % 4
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    for j in range(0, n4, 4):
+        s0 += a[j] * b[j]
+        s1 += a[j + 1] * b[j + 1]
+        s2 += a[j + 2] * b[j + 2]
+        s3 += a[j + 3] * b[j + 3]
+    for j in range(n4, n):
+        s0 += a[j] * b[j]
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline double _sumsq_scaled(const double* e, const double* u,
+                                 Py_ssize_t n) noexcept nogil:
+    """sum_j (e_j u_j)^2 (u NULL: sum_j e_j^2), four partial sums as _dot."""
+    cdef Py_ssize_t j, n4 = n - n % 4
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0, t1, t2, t3
+    if u == NULL:
+        return _dot(e, e, n)
+    for j in range(0, n4, 4):
+        t0 = e[j] * u[j]
+        t1 = e[j + 1] * u[j + 1]
+        t2 = e[j + 2] * u[j + 2]
+        t3 = e[j + 3] * u[j + 3]
+        s0 += t0 * t0
+        s1 += t1 * t1
+        s2 += t2 * t2
+        s3 += t3 * t3
+    for j in range(n4, n):
+        t0 = e[j] * u[j]
+        s0 += t0 * t0
+    return (s0 + s1) + (s2 + s3)
 
 
 cdef inline double _upper_quadratic(const double* e, const double* U, Py_ssize_t d,
@@ -163,25 +204,25 @@ cdef int _miss_row(
     cdef double s, logdet_g, q
     cdef bint tied = cov_type == COV_TIED
     if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
+        # the row with its gaps as 0 (y) and the observed mask (t, 1 or 0):
+        # contiguous loops over all coordinates instead of gathers
+        for j in range(d):
+            if x[j] == x[j]:
+                y[j] = x[j]
+                t[j] = 1.0
+            else:
+                y[j] = 0.0
+                t[j] = 0.0
         for k in range(K):
             mu = means + k * d
             e = E + k * d
-            q = 0.0
-            s = 0.0
-            for a in range(nm):
-                e[midx[a]] = 0.0
+            for j in range(d):
+                e[j] = (y[j] - mu[j]) * t[j]
             if cov_type == COV_DIAG:
-                for a in range(no):
-                    j = oidx[a]
-                    e[j] = x[j] - mu[j]
-                    q += (e[j] * U[k * d + j]) * (e[j] * U[k * d + j])
-                    s += aux[k * d + j]
+                q = _sumsq_scaled(e, U + k * d, d)
+                s = _dot(t, aux + k * d, d)
             else:
-                for a in range(no):
-                    j = oidx[a]
-                    e[j] = x[j] - mu[j]
-                    q += e[j] * e[j]
-                q *= U[k] * U[k]
+                q = _sumsq_scaled(e, NULL, d) * (U[k] * U[k])
                 s = no * aux[k]
             logp[k] = lw[k] + s - 0.5 * no * _LOG_2PI - 0.5 * q
         return 0
@@ -196,18 +237,17 @@ cdef int _miss_row(
                     G[a * nm + b] = P[midx[a] * d + midx[b]]
             if _chol_small(G, nm) != 0:
                 return -1
-            logdet_g = _log_diag(G, nm)
+            logdet_g = _log_det_factor(G, nm)
             if want_cov:
                 _chol_inverse(G, nm, Cm if tied else Cm + k * d * d, G + nm * nm)
-        for a in range(no):
-            j = oidx[a]
+        # y = P_mo e_o (a whole row of P against e with e_m = 0), then
+        # z = P_mm^-1 y and e_m = -z
+        for j in range(d):
             e[j] = x[j] - mu[j]
-        # y = P_mo e_o, then z = P_mm^-1 y and e_m = -z
         for a in range(nm):
-            s = 0.0
-            for b in range(no):
-                s += P[midx[a] * d + oidx[b]] * e[oidx[b]]
-            y[a] = s
+            e[midx[a]] = 0.0
+        for a in range(nm):
+            y[a] = _dot(P + midx[a] * d, e, d)
         _chol_solve(G, nm, y)
         for a in range(nm):
             e[midx[a]] = -y[a]
@@ -346,17 +386,15 @@ cdef int _miss_chunk_matrix(
                         G[a * nm + b] = Pk[mi[a] * d + mi[b]]
                 if _chol_small(G, nm) != 0:
                     return -1
-                logdet_g = _log_diag(G, nm)
+                logdet_g = _log_det_factor(G, nm)
             e = E + (k * CHUNK_SIZE + i) * d
             mu = means + k * d
-            for a in range(no):
-                j = oi[a]
+            for j in range(d):
                 e[j] = x[j] - mu[j]
             for a in range(nm):
-                s = 0.0
-                for b in range(no):
-                    s += Pk[mi[a] * d + oi[b]] * e[oi[b]]
-                y[a] = s
+                e[mi[a]] = 0.0
+            for a in range(nm):
+                y[a] = _dot(Pk + mi[a] * d, e, d)
             _chol_solve(G, nm, y)
             for a in range(nm):
                 e[mi[a]] = -y[a]
