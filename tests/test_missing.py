@@ -498,3 +498,44 @@ def test_cli_comments_gaps_tsv_and_npy(tmp_path, capsys):
     assert main(["predict", str(model), str(data)]) == 0
     labels = np.array(capsys.readouterr().out.split()[1:], dtype=int)
     np.testing.assert_array_equal(labels, direct.predict(X))
+
+
+def test_cli_select_with_missing_values(tmp_path, capsys):
+    from fastgmm._cli import main
+
+    X, _, _ = blobs_with_gaps(n=300, d=3, seed=17)
+    data = tmp_path / "gaps.csv"
+    data.write_text("a,b,c\n" + "\n".join(
+        ",".join("" if np.isnan(v) else repr(float(v)) for v in row) for row in X) + "\n")
+    assert main(["fit", str(data), "--select", "2-3", "--covariance-type", "full,diag",
+                 "--missing", "marginalize"]) == 0
+    out = capsys.readouterr().out
+    sel = GaussianMixtureSelector(n_components=range(2, 4),
+                                  covariance_type=("full", "diag"),
+                                  missing="marginalize", random_state=0).fit(X)
+    best = sel.best_params_
+    assert (f"best: n_components={best['n_components']}, "
+            f"covariance_type={best['covariance_type']!r}") in out
+
+
+def test_plot_draws_imputed_rows_hollow():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    from fastgmm.plotting import plot_mixture
+
+    X, _, mask = blobs_with_gaps(n=300, d=3, seed=18)
+    g = GaussianMixture(3, missing="marginalize", random_state=0).fit(X)
+    ax = plot_mixture(g, X, features=(0, 1))
+    filled, hollow = ax.collections[0], ax.collections[1]
+    n_gaps = int(mask.any(axis=1).sum())
+    assert hollow.get_offsets().shape[0] == n_gaps
+    assert filled.get_offsets().shape[0] == X.shape[0] - n_gaps
+    np.testing.assert_allclose(np.asarray(hollow.get_offsets()),
+                               g.impute(X)[mask.any(axis=1)][:, :2])
+    assert "imputed" in ax.get_legend().get_texts()[0].get_text()
+    # one feature: the histogram of the observed values
+    g1 = GaussianMixture(2, random_state=0).fit(X[~np.isnan(X[:, 0]), :1])
+    ax = plot_mixture(g1, X[:, :1])
+    counts = sum(p.get_height() for p in ax.patches)
+    assert counts > 0 and np.isfinite(counts)

@@ -8,6 +8,11 @@ Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs
 code from the file, and every array is checked (shapes, dtypes, finiteness,
 positive definiteness, agreement between covariances, precisions and their
 Cholesky factors) before a model is built from it.
+
+Every constructor parameter is recorded, ``missing`` ('raise' or
+'marginalize') included, so a loaded model scores and imputes rows with NaN
+as the saved one did and refits the same way; a file written before that
+parameter existed has none and loads with the default 'raise'.
 """
 
 import json

@@ -231,6 +231,8 @@ class DaskSource:
     """
 
     holds_row_vectors = False
+    #: NaN entries are refused (missing='marginalize' is not supported here)
+    missing = None
 
     def __init__(self, X, sample_weight=None, *, estimator=None, persist=True):
         name = type(estimator).__name__ if estimator is not None else "GaussianMixture"

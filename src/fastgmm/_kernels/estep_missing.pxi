@@ -25,7 +25,11 @@
 # (centred on the pass's centres c_k, as the complete rows' statistics;
 # 'tied' sums over k about one centre and adds s_i P_mm^-1 once; 'diag' and
 # 'spherical' keep the diagonal).  Everything is in double, whatever the
-# data's type.  The rows are cut into chunks and blocks as in
+# data's type.  'full'/'tied' statistics run per chunk (_miss_chunk_matrix):
+# the conditional means row by row, then per component one product E_k U_k
+# for the quadratic forms and one Gram matrix (syrk) of the weighted
+# deviations for the scatter, as the complete rows' BLAS path; 'diag' and
+# 'spherical', and every prediction, row by row (_miss_row).  The rows are cut into chunks and blocks as in
 # ``_accumulate`` (n_blocks_for), each block summed sequentially into its own
 # accumulator and the blocks reduced in order: bitwise the same for any
 # thread count.
