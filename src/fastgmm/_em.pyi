@@ -73,7 +73,7 @@ def em_missing_statistics(
     sample_weight: NDArray[np.floating],  # (n,) or (0,)
     means: NDArray[np.float64],  # (K, d)
     prec_chol: NDArray[np.float64],  # flat, as em_statistics
-    aux: NDArray[np.float64],  # full/tied: precisions; diag/spherical: log prec_chol
+    aux: NDArray[np.float64],  # full/tied: precisions; diag/sph.: [log prec_chol, variances]
     lw: NDArray[np.float64],  # (K,)
     centers: NDArray[np.float64],  # (K, d) centres of S2
     center: NDArray[np.float64],  # (d,) tied centre

@@ -29,8 +29,9 @@ number of threads.
 The kernels live in ``_kernels/``: the three E-step paths (component-major
 register tiles, row-major loops, row-major BLAS) and the rows with missing
 values (:func:`em_missing_statistics`, :func:`predict_missing`;
-``estep_missing.pxi``) in their own ``.pxi`` files, included here so that each build is one extension module and the
-compiler can inline across them; the constants in ``_kernels/tuning.h``.
+``estep_missing.pxi``) in their own ``.pxi`` files, included here so that
+each build is one extension module and the compiler can inline across
+them; the constants in ``_kernels/tuning.h``.
 """
 
 from cython.parallel cimport prange, threadid

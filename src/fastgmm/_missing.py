@@ -120,8 +120,8 @@ def missing_kernel_args(weights, means, prec_chol, covariance_type):
     """The missing-value kernels' parameters, in float64.
 
     Returns ``(means, prec_chol, aux, lw)``: ``aux`` holds the precision
-    matrices ('full', 'tied') or the logs of the factors ('diag',
-    'spherical'); ``lw`` is ``log w_k + log|U_k|`` ('full', 'tied') or
+    matrices ('full', 'tied') or the logs of the factors followed by the
+    variances ('diag', 'spherical'); ``lw`` is ``log w_k + log|U_k|`` ('full', 'tied') or
     ``log w_k``.
     """
     model = covariance_model(covariance_type)
@@ -134,7 +134,7 @@ def missing_kernel_args(weights, means, prec_chol, covariance_type):
         aux = np.ascontiguousarray(precisions_from_cholesky(U, covariance_type)).ravel()
         lw = log_w + np.broadcast_to(model.log_det_cholesky(U, d), (K,))
     else:
-        aux = np.ascontiguousarray(np.log(U)).ravel()
+        aux = np.concatenate([np.log(U).ravel(), (1.0 / (U * U)).ravel()])
         lw = log_w
     return (means, np.ascontiguousarray(U).ravel(), aux,
             np.ascontiguousarray(lw, dtype=np.float64))

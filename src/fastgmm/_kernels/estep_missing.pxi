@@ -29,10 +29,10 @@
 # the conditional means row by row, then per component one product E_k U_k
 # for the quadratic forms and one Gram matrix (syrk) of the weighted
 # deviations for the scatter, as the complete rows' BLAS path; 'diag' and
-# 'spherical', and every prediction, row by row (_miss_row).  The rows are cut into chunks and blocks as in
-# ``_accumulate`` (n_blocks_for), each block summed sequentially into its own
-# accumulator and the blocks reduced in order: bitwise the same for any
-# thread count.
+# 'spherical', and every prediction, row by row (_miss_row).  The rows are
+# cut into chunks and blocks as in ``_accumulate`` (n_blocks_for), each
+# block summed sequentially into its own accumulator and the blocks reduced
+# in order: bitwise the same for any thread count.
 
 cdef double _LOG_2PI = 1.8378770664093453
 
@@ -187,7 +187,7 @@ cdef int _miss_row(
     int cov_type, const floating* x, Py_ssize_t d, Py_ssize_t K,
     const double* means,        # IN (K, d)
     const double* U,            # IN factors: full (K,d,d), tied (d,d), diag (K,d), sph (K,)
-    const double* aux,          # IN full (K,d,d)/tied (d,d) precisions; diag (K,d)/sph (K,) log U
+    const double* aux,          # IN full (K,d,d)/tied (d,d) precisions; diag/sph [log U, 1/U^2]
     const double* lw,           # IN (K,) log w_k + log|U_k| (full, tied); log w_k (diag, sph)
     bint want_cov,
     double* logp,               # OUT (K,) log w_k + log N(x_o | mu_ko, Sigma_koo)
@@ -277,62 +277,59 @@ cdef inline double _miss_posterior(double* logp, Py_ssize_t K) noexcept nogil:
     return lse
 
 
-cdef void _miss_accumulate_row(
-    int cov_type, const floating* x, double sw, Py_ssize_t d, Py_ssize_t K,
-    const double* means,        # IN (K, d)
-    const double* U,            # IN diag (K,d) / sph (K,) factors (variances 1/U^2)
-    const double* centers,      # IN (K, d) centres of S2 (full, diag, sph)
-    const double* center,       # IN (d,) tied centre
-    const double* resp,         # IN (K,) responsibilities
-    const double* E,            # IN (K, d) xhat_k - mu_k
-    const double* Cm,           # IN full (K, d*d), tied (d*d) conditional covariances
-    const int* midx, Py_ssize_t nm,
-    double* dev,                # scratch (d,)
-    double* blk,                # IN/OUT [ll, N (K), S1 (K*d), S2 packed]
+cdef inline void _diag_row_stats(
+    Py_ssize_t d, double w,
+    const double* xz, const double* om, const double* mu, const double* c,
+    const double* var,          # IN (d,)
+    double* S1,                 # IN/OUT (d,)
+    double* S2,                 # IN/OUT (d,)
 ) noexcept nogil:
-    """Add one incomplete row's statistics to a block accumulator."""
-    cdef Py_ssize_t k, j, a, b, base
-    cdef double w, wa, v
+    """S1 += w xhat, S2 += w ((xhat - c)^2 + var on the missing coordinates)."""
+    cdef Py_ssize_t j
+    cdef double v, dv
+    for j in range(d):
+        v = xz[j] + (1.0 - om[j]) * mu[j]
+        S1[j] += w * v
+        dv = v - c[j]
+        S2[j] += w * (dv * dv + (1.0 - om[j]) * var[j])
+
+
+cdef inline void _miss_accumulate_diag(
+    int cov_type, double sw, Py_ssize_t d, Py_ssize_t K,
+    const double* means,        # IN (K, d)
+    const double* var,          # IN diag (K, d) / spherical (K,) variances
+    const double* centers,      # IN (K, d) centres of S2
+    const double* resp,         # IN (K,) responsibilities
+    const double* xz,           # IN (d,) the row with its gaps as 0
+    const double* om,           # IN (d,) 1 where observed, 0 where missing
+    double* blk,                # IN/OUT [ll, N (K), S1 (K*d), S2 (K*d)]
+) noexcept nogil:
+    """Add one incomplete row's 'diag'/'spherical' statistics to a block
+    accumulator: xhat_j = x_j where observed, mu_kj where missing, and the
+    missing coordinates' variances added to S2 (branch-free loops)."""
+    cdef Py_ssize_t k, j
+    cdef double w, v, dv, vk
     cdef double* Nk = blk + 1
     cdef double* S1 = blk + 1 + K
     cdef double* S2 = blk + 1 + K + K * d
+    cdef const double* mu
     cdef const double* c
-    cdef const double* C
     for k in range(K):
         w = sw * resp[k]
         if w == 0.0:
             continue
         Nk[k] += w
-        c = center if cov_type == COV_TIED else centers + k * d
-        for j in range(d):
-            v = x[j]
-            if v != v:
-                v = means[k * d + j] + E[k * d + j]
-            S1[k * d + j] += w * v
-            dev[j] = v - c[j]
-        if cov_type == COV_FULL or cov_type == COV_TIED:
-            base = 0 if cov_type == COV_TIED else k * _tri(d)
-            for a in range(d):
-                wa = w * dev[a]
-                for b in range(a + 1):
-                    S2[base + _tri(a) + b] += wa * dev[b]
-            if cov_type == COV_FULL:
-                C = Cm + k * d * d
-                for a in range(nm):
-                    for b in range(a + 1):
-                        S2[base + _tri(midx[a]) + midx[b]] += w * C[a * nm + b]
+        mu = means + k * d
+        c = centers + k * d
+        if cov_type == COV_DIAG:
+            _diag_row_stats(d, w, xz, om, mu, c, var + k * d, S1 + k * d, S2 + k * d)
         else:
-            base = k * d
+            vk = var[k]
             for j in range(d):
-                S2[base + j] += w * dev[j] * dev[j]
-            for a in range(nm):
-                j = midx[a]
-                v = U[k * d + j] if cov_type == COV_DIAG else U[k]
-                S2[base + j] += w / (v * v)
-    if cov_type == COV_TIED and sw != 0.0:
-        for a in range(nm):
-            for b in range(a + 1):
-                S2[_tri(midx[a]) + midx[b]] += sw * Cm[a * nm + b]
+                v = xz[j] + (1.0 - om[j]) * mu[j]
+                S1[k * d + j] += w * v
+                dv = v - c[j]
+                S2[k * d + j] += w * (dv * dv + (1.0 - om[j]) * vk)
 
 
 cdef int _miss_chunk_matrix(
@@ -529,7 +526,7 @@ def _check_missing_args(X, means, U, aux, lw, int cov_type):
     if means.shape[1] != d or K < 1 or d < 1:
         raise ValueError("means do not match X's number of features")
     sizes = {COV_FULL: (K * d * d, K * d * d), COV_TIED: (d * d, d * d),
-             COV_DIAG: (K * d, K * d), COV_SPHERICAL: (K, K)}[cov_type]
+             COV_DIAG: (K * d, 2 * K * d), COV_SPHERICAL: (K, 2 * K)}[cov_type]
     if U.shape[0] != sizes[0] or aux.shape[0] != sizes[1]:
         raise ValueError(f"prec_chol and aux must have {sizes[0]} and {sizes[1]} "
                          "entries")
@@ -542,7 +539,7 @@ def em_missing_statistics(
     const floating[::1] sample_weight,   # IN (n,) or (0,)
     const double[:, ::1] means,          # IN (K, d)
     const double[::1] prec_chol,         # IN flat, as em_statistics (in double)
-    const double[::1] aux,               # IN full/tied: precisions; diag/sph: log prec_chol
+    const double[::1] aux,               # IN full/tied: P; diag/sph: [log prec_chol, variances]
     const double[::1] lw,                # IN (K,) see _miss_row
     const double[:, ::1] centers,        # IN (K, d) centres of S2
     const double[::1] center,            # IN (d,) tied centre
@@ -632,9 +629,9 @@ def em_missing_statistics(
                         continue
                     lse = _miss_posterior(ds + sc.logp, K)
                     blk[0] += s * lse
-                    _miss_accumulate_row(cov_type, Xp + i * d, s, d, K, mp, up, cp, ccp,
-                                         ds + sc.logp, ds + sc.E, ds + sc.Cm,
-                                         ints + sc.midx, nm, ds + sc.dev, blk)
+                    _miss_accumulate_diag(cov_type, s, d, K, mp,
+                                          ap + (K * d if cov_type == COV_DIAG else K),
+                                          cp, ds + sc.logp, ds + sc.y, ds + sc.t, blk)
     free(dscr)
     free(iscr)
     try:
