@@ -7,6 +7,7 @@ threads.
 """
 
 from ._base import ConvergenceWarning, NotFittedError
+from ._bayesian_mixture import BayesianGaussianMixture
 from ._config import show_config
 from ._datasets import load_iris
 from ._gaussian_mixture import GaussianMixture
@@ -15,6 +16,7 @@ from ._selection import GaussianMixtureSelector
 from ._version import __version__
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConvergenceWarning",
     "GaussianMixture",
     "GaussianMixtureSelector",
