@@ -425,3 +425,172 @@ def test_exported():
     sk_params = SKBayesianGaussianMixture().get_params()
     ours = est.get_params()
     assert {k: v for k, v in ours.items() if k != "n_threads"} == sk_params
+
+
+# --------------------------------------------------------------------------
+# persistence, streaming, blocks, Dask
+# --------------------------------------------------------------------------
+FITTED_ALL = ARRAYS + ("lower_bounds_",)
+
+
+def assert_identical(a, b):
+    for name in FITTED_ALL:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(y, np.ndarray):
+            assert x.dtype == y.dtype, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+    wa, wb = a.weight_concentration_, b.weight_concentration_
+    np.testing.assert_array_equal(np.asarray(wa), np.asarray(wb))
+    assert type(wa) is type(wb)
+    for name in SCALARS + ("lower_bound_",):
+        assert getattr(a, name) == getattr(b, name), name
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("prior", PRIORS)
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_save_load_roundtrip_and_refit(data, tmp_path, covariance_type, prior, dtype):
+    X = data.astype(dtype)
+    est = fit_quietly(BayesianGaussianMixture(
+        n_components=4, covariance_type=covariance_type,
+        weight_concentration_prior_type=prior, random_state=0, max_iter=30,
+        mean_precision_prior=0.5), X)
+    path = tmp_path / "model.npz"
+    est.save(path)
+    loaded = fastgmm.load(path)
+    assert type(loaded) is BayesianGaussianMixture
+    assert loaded.get_params() == est.get_params()
+    assert_identical(loaded, est)
+    np.testing.assert_array_equal(loaded.score_samples(X), est.score_samples(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    # refit from the loaded model: the same as refitting the original
+    np.testing.assert_array_equal(fit_quietly(loaded, X).means_,
+                                  fit_quietly(est, X).means_)
+    # warm start from the loaded posterior: continues as the original would
+    a = fit_quietly(fastgmm.load(path).set_params(warm_start=True, max_iter=3), X)
+    b = fit_quietly(fastgmm.load(path).set_params(warm_start=True, max_iter=3), X)
+    assert_identical(a, b)
+    original = fit_quietly(BayesianGaussianMixture(
+        n_components=4, covariance_type=covariance_type,
+        weight_concentration_prior_type=prior, random_state=0, max_iter=30,
+        mean_precision_prior=0.5), X)
+    original.set_params(warm_start=True, max_iter=3)
+    fit_quietly(original, X)
+    assert_identical(a, original)
+
+
+def test_saved_array_priors_roundtrip(data, tmp_path):
+    est = BayesianGaussianMixture(n_components=3, mean_prior=[1.0, 2.0, 3.0],
+                                  covariance_prior=2 * np.eye(3),
+                                  random_state=0).fit(data)
+    est.save(tmp_path / "m.npz")
+    loaded = fastgmm.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.mean_prior, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(loaded.covariance_prior, 2 * np.eye(3))
+    assert_identical(loaded, est)
+
+
+def test_corrupted_posterior_is_refused(data, tmp_path):
+    est = BayesianGaussianMixture(n_components=3, random_state=0).fit(data)
+    est.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as f:
+        arrays = dict(f)
+    arrays["state.degrees_of_freedom_"] = -arrays["state.degrees_of_freedom_"]
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match="invalid fitted state: degrees_of_freedom_"):
+        fastgmm.load(tmp_path / "bad.npz")
+    del arrays["state.mean_precision_"]
+    np.savez(tmp_path / "bad2.npz", **arrays)
+    with pytest.raises(ValueError, match="missing array mean_precision_"):
+        fastgmm.load(tmp_path / "bad2.npz")
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_memmap_fit_is_bitwise_the_in_memory_fit(tmp_path, monkeypatch,
+                                                 covariance_type):
+    from fastgmm import _paging as paging
+
+    monkeypatch.setattr(paging, "STREAM_BYTES", 256 * 1024)
+    monkeypatch.setattr(paging, "PIECE_BYTES", 32 * 1024)
+    X = _overlapping(n=20000, d=6, seed=4, dtype=np.float32)
+    np.save(tmp_path / "X.npy", X)
+    Xm = np.load(tmp_path / "X.npy", mmap_mode="r")
+    w = np.random.default_rng(0).uniform(0, 2, size=len(X))
+    kw = dict(n_components=4, covariance_type=covariance_type,
+              init_params="k-means++", max_iter=5, tol=0.0, random_state=0)
+    a = fit_quietly(BayesianGaussianMixture(**kw), X, sample_weight=w)
+    b = fit_quietly(BayesianGaussianMixture(**kw), Xm, sample_weight=w)
+    assert_identical(b, a)
+    np.testing.assert_array_equal(b.predict_proba(Xm), a.predict_proba(X))
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_fit_blocks_equals_concatenated_fit(data, tmp_path, covariance_type):
+    X = data
+    w = np.random.default_rng(2).uniform(0.5, 2.0, size=len(X))
+    cuts = [0, 150, 151, 400, len(X)]
+    blocks = [X[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    np.save(tmp_path / "b0.npy", blocks[0])
+    blocks[0] = str(tmp_path / "b0.npy")
+    wblocks = [w[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    kw = dict(n_components=4, covariance_type=covariance_type, init_params="random",
+              max_iter=10, tol=0.0, random_state=0)
+    whole = fit_quietly(BayesianGaussianMixture(**kw), X, sample_weight=w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        parts = BayesianGaussianMixture(**kw).fit_blocks(blocks, wblocks)
+    for name in FITTED_ALL:
+        assert _rel_err(getattr(parts, name), getattr(whole, name)) < 1e-10, name
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_dask_fit_equals_in_memory_fit(covariance_type):
+    """Priors, 'kmeans' start and every pass on the Dask scheduler equal the
+    in-memory fit to rounding (the block sums are grouped differently)."""
+    da = pytest.importorskip("dask.array")
+    X = _overlapping(n=6000, d=5, seed=8)
+    w = np.random.default_rng(0).uniform(0.2, 2.0, size=len(X))
+    kw = dict(n_components=4, covariance_type=covariance_type, init_params="kmeans",
+              max_iter=10, tol=0.0, random_state=0)
+    a = fit_quietly(BayesianGaussianMixture(**kw), X, sample_weight=w)
+    dX = da.from_array(X, chunks=(1500, 5))
+    dw = da.from_array(w, chunks=1500)
+    b = fit_quietly(BayesianGaussianMixture(**kw), dX, sample_weight=dw)
+    for name in FITTED_ALL:
+        assert _rel_err(getattr(b, name), getattr(a, name)) < 1e-9, name
+    # a warm start continues on the scheduler
+    a.set_params(warm_start=True, max_iter=3)
+    b.set_params(warm_start=True, max_iter=3)
+    fit_quietly(a, X, sample_weight=w)
+    fit_quietly(b, dX, sample_weight=dw)
+    assert _rel_err(b.means_, a.means_) < 1e-9
+    labels = b.predict(dX)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), a.predict(X))
+
+
+def test_interrupted_fit_changes_nothing(data, monkeypatch):
+    est = BayesianGaussianMixture(n_components=3, random_state=0).fit(data)
+    means, bound = est.means_.copy(), est.lower_bound_
+    calls = []
+    update = BayesianGaussianMixture._update
+
+    def interrupted(self, *args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return update(self, *args)
+
+    monkeypatch.setattr(BayesianGaussianMixture, "_update", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        est.set_params(random_state=1).fit(data)
+    np.testing.assert_array_equal(est.means_, means)
+    assert est.lower_bound_ == bound
+    assert not any(k.startswith("_fit") for k in vars(est))
+
+
+def test_verbose_output(data, capsys):
+    BayesianGaussianMixture(n_components=3, random_state=0, verbose=2,
+                            verbose_interval=1, max_iter=3, tol=0).fit(data)
+    out = capsys.readouterr().out
+    assert "Initialization 0" in out and "Iteration 3" in out and "lower bound" in out
