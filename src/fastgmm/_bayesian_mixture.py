@@ -45,6 +45,8 @@ from ._persistence import register_estimator
 from ._validation import _as_float_array
 
 _LOG_2PI = math.log(2 * math.pi)
+#: Weight from which a component counts as used (``effective_components``).
+EFFECTIVE_WEIGHT = 0.01
 
 
 class _BayesParams:
@@ -520,8 +522,19 @@ class BayesianGaussianMixture(BaseMixture):
             del self.feature_names_in_
 
     # ------------------------------------------------------------- criteria
-    def _n_parameters(self):
-        return self._covariance.n_parameters(self.n_components, self.means_.shape[1])
+    def effective_components(self, threshold=EFFECTIVE_WEIGHT):
+        """Indices of the components the fit uses: ``weights_ >= threshold``.
+
+        The variational posterior drives the weights of components the data
+        does not need towards zero, so their number is the model's answer to
+        "how many components" (no grid over ``n_components`` is needed).
+
+        Returns
+        -------
+        indices : ndarray of int, ascending
+        """
+        check_is_fitted(self)
+        return np.flatnonzero(np.asarray(self.weights_, dtype=np.float64) >= threshold)
 
     # ---------------------------------------------------- persistence state
     #: The fitted arrays a model file holds besides GaussianMixture's.
