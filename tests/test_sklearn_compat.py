@@ -321,6 +321,16 @@ WITHOUT_SKLEARN = textwrap.dedent('''
     assert h.get_params()["model__n_components"] == 2
     h.set_params(model__n_components=3, k=2)
     assert h.model.n_components == 3 and h.k == 2
+    # the Bayesian mixture too
+    bgm = fastgmm.BayesianGaussianMixture(n_components=4, random_state=0).fit(X)
+    assert len(bgm.effective_components()) == 2
+    assert (bgm.predict(X) == pickle.loads(pickle.dumps(bgm)).predict(X)).all()
+    try:
+        fastgmm.BayesianGaussianMixture(mean_precision_prior=0).fit(X)
+    except InvalidParameterError as exc:
+        assert "must be None or a float in the range (0.0, inf)" in str(exc)
+    else:
+        raise AssertionError("mean_precision_prior=0 accepted")
     assert "sklearn" not in sys.modules
     print("OK without scikit-learn")
 ''')
