@@ -1,8 +1,9 @@
 """fastgmm: Gaussian mixture models fitted by EM with fused Cython/OpenMP kernels.
 
-A drop-in for :class:`sklearn.mixture.GaussianMixture` that reads the data
-once per EM iteration, supports sample weights and float32, never copies a
-C-contiguous input, and gives bitwise identical results for any number of
+Drop-ins for :class:`sklearn.mixture.GaussianMixture` and
+:class:`~sklearn.mixture.BayesianGaussianMixture` that read the data
+once per EM iteration, support sample weights and float32, never copy a
+C-contiguous input, and give bitwise identical results for any number of
 threads.
 """
 

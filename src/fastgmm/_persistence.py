@@ -1,9 +1,13 @@
-"""Saving and loading fitted GaussianMixture models without pickle.
+"""Saving and loading fitted mixture models without pickle.
 
 A model file is an ordinary ``.npz`` archive (a zip of ``.npy`` arrays): the
 fitted arrays in their own dtype (a float32 model stays float32), plus one
 string array ``metadata`` holding JSON (format name and version, the fastgmm
-version that wrote it, constructor parameters and scalar attributes).
+version that wrote it, constructor parameters and scalar attributes).  An
+estimator with more fitted state than a GaussianMixture's arrays (the
+Bayesian mixture's posterior) provides ``_saved_state()`` (arrays stored as
+``state.<name>``, scalars in the metadata's ``state``) and
+``_restore_state(arrays, scalars, n_features)``, which checks them.
 Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs
 code from the file, and every array is checked (shapes, dtypes, finiteness,
 positive definiteness, agreement between covariances, precisions and their
