@@ -594,3 +594,38 @@ def test_verbose_output(data, capsys):
                             verbose_interval=1, max_iter=3, tol=0).fit(data)
     out = capsys.readouterr().out
     assert "Initialization 0" in out and "Iteration 3" in out and "lower bound" in out
+
+
+def _peak_numpy_bytes(fn):
+    """Peak traced allocation while ``fn`` runs (numpy registers its buffers
+    with tracemalloc)."""
+    import tracemalloc
+
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "random", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_fit_allocates_little(covariance_type, init_params):
+    """Priors, initialisation and iterations work chunk by chunk: no array of
+    n_samples x n_features or n_samples x n_components (< 10% of X; with
+    d = 16, the n-vector scikit-learn's 'random_from_data' draw permutes is
+    1/16 of X)."""
+    X = _overlapping(n=100000, d=16, seed=6)
+    kw = dict(n_components=6, covariance_type=covariance_type,
+              init_params=init_params, random_state=0, max_iter=3, tol=0)
+    fit_quietly(BayesianGaussianMixture(**kw), X[:2000])       # warm up
+    est = BayesianGaussianMixture(**kw)
+    peak = _peak_numpy_bytes(lambda: fit_quietly(est, X))
+    assert peak < 0.10 * X.nbytes, peak / X.nbytes
+    assert est.n_iter_ == 3
