@@ -629,3 +629,24 @@ def test_fit_allocates_little(covariance_type, init_params):
     peak = _peak_numpy_bytes(lambda: fit_quietly(est, X))
     assert peak < 0.10 * X.nbytes, peak / X.nbytes
     assert est.n_iter_ == 3
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+def test_tied_one_hot_start_matches_reference(data, prior):
+    """'tied' from 'random_from_data' (where scikit-learn's initial tied
+    covariance is its all-rows X^T X variant): the reference from one-hot
+    responsibilities at scikit-learn's rows."""
+    X, K = data, 4
+    idx = np.random.RandomState(11).choice(len(X), size=K, replace=False)
+    resp = np.zeros((len(X), K))
+    resp[idx, np.arange(K)] = 1.0
+    priors = bref.default_priors(X, K, "tied")
+    for n_iter in (1, 10):
+        attrs, _, _ = bref.fit(X, resp, "tied", prior, priors, 1e-6, n_iter)
+        est = fit_quietly(BayesianGaussianMixture(
+            n_components=K, covariance_type="tied", init_params="random_from_data",
+            weight_concentration_prior_type=prior, random_state=11,
+            max_iter=n_iter, tol=0), X)
+        for name in ("weights_", "means_", "covariances_", "mean_precision_",
+                     "degrees_of_freedom_"):
+            assert _rel_err(getattr(est, name), attrs[name]) < 1e-9, name
