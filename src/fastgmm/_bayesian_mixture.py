@@ -227,6 +227,13 @@ class BayesianGaussianMixture(BaseMixture):
     def _process(self):
         return self.weight_concentration_prior_type == "dirichlet_process"
 
+    def _covariance_prior_shape(self, n_features):
+        """(d, d) 'full'/'tied', (d,) 'diag', () 'spherical'."""
+        model = self._covariance
+        if model.matrix:
+            return (n_features, n_features)
+        return (n_features,) if self.covariance_type == "diag" else ()
+
     def _check_init_arrays(self, n_features):
         """The priors given as parameters, checked against ``n_features``
         (scikit-learn's messages); the data-dependent defaults come later."""
@@ -241,9 +248,8 @@ class BayesianGaussianMixture(BaseMixture):
                 f"{n_features - 1}, but got {dof:.3f}.")
         cov = self.covariance_prior
         if cov is not None:
-            shape = () if t == "spherical" else model.shape(1, n_features)[-(
-                2 if model.matrix else 1):]
-            cov = _as_float_array(cov, f"{t} covariance_prior", tuple(shape))
+            cov = _as_float_array(cov, f"{t} covariance_prior",
+                                  self._covariance_prior_shape(n_features))
             if model.matrix:
                 try:
                     ok = np.allclose(cov, cov.T) and \
@@ -570,8 +576,7 @@ class BayesianGaussianMixture(BaseMixture):
             "mean_precision_": (K,),
             "degrees_of_freedom_": () if tied else (K,),
             "mean_prior_": (d,),
-            "covariance_prior_": () if self.covariance_type == "spherical" else
-            model.shape(1, d)[-(2 if model.matrix else 1):],
+            "covariance_prior_": self._covariance_prior_shape(d),
         }
         state = {}
         for name, shape in expected.items():
