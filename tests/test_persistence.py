@@ -263,7 +263,8 @@ def _corrupt():
     }
     messages = {
         "no metadata": "no metadata",
-        "other format": "not a fastgmm GaussianMixture model",
+        "other format": "not a fastgmm GaussianMixture or BayesianGaussianMixture "
+                        "model",
         "newer version": "unsupported model format version 99.*newer fastgmm",
         "bad version": "unknown model format version",
         "bad json": "not valid JSON",

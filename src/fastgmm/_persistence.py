@@ -1,9 +1,13 @@
-"""Saving and loading fitted GaussianMixture models without pickle.
+"""Saving and loading fitted mixture models without pickle.
 
 A model file is an ordinary ``.npz`` archive (a zip of ``.npy`` arrays): the
 fitted arrays in their own dtype (a float32 model stays float32), plus one
 string array ``metadata`` holding JSON (format name and version, the fastgmm
-version that wrote it, constructor parameters and scalar attributes).
+version that wrote it, constructor parameters and scalar attributes).  An
+estimator with more fitted state than a GaussianMixture's arrays (the
+Bayesian mixture's posterior) provides ``_saved_state()`` (arrays stored as
+``state.<name>``, scalars in the metadata's ``state``) and
+``_restore_state(arrays, scalars, n_features)``, which checks them.
 Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs
 code from the file, and every array is checked (shapes, dtypes, finiteness,
 positive definiteness, agreement between covariances, precisions and their
@@ -27,6 +31,7 @@ _METADATA = "metadata"
 _FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_",
                   "precisions_cholesky_")
 _PARAM_PREFIX = "param."
+_STATE_PREFIX = "state."
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -89,6 +94,12 @@ def save_model(model, path):
     dtype = np.asarray(model.means_).dtype
     for name in _FITTED_ARRAYS:
         arrays[name] = np.ascontiguousarray(getattr(model, name))
+    state = None
+    if hasattr(model, "_saved_state"):
+        # the estimator's own fitted state (a Bayesian mixture's posterior)
+        state_arrays, state = model._saved_state()
+        for name, value in state_arrays.items():
+            arrays[_STATE_PREFIX + name] = value
     arrays["lower_bound_"] = np.asarray(model.lower_bound_, dtype=np.float64)
     arrays["lower_bounds_"] = np.asarray(model.lower_bounds_, dtype=np.float64)
     names = getattr(model, "feature_names_in_", None)
@@ -122,6 +133,8 @@ def save_model(model, path):
         "n_iter_": int(model.n_iter_),
         "converged_": bool(model.converged_),
     }
+    if state is not None:
+        metadata["state"] = state
     arrays[_METADATA] = np.asarray(json.dumps(metadata, sort_keys=True))
     if hasattr(path, "write"):
         np.savez(path, **arrays)
@@ -350,6 +363,16 @@ def load_model(path):
     if names is not None and (names.dtype.kind != "U" or names.shape != (d,)):
         raise ModelFileError(f"{source}: feature_names_in_ must be {d} strings.")
 
+    if hasattr(model, "_restore_state"):
+        state = {key[len(_STATE_PREFIX):]: a for key, a in arrays.items()
+                 if key.startswith(_STATE_PREFIX)}
+        scalars = meta.get("state")
+        try:
+            if not isinstance(scalars, dict):
+                raise ValueError("missing metadata field 'state'")
+            model._restore_state(state, scalars, d)
+        except ValueError as exc:
+            raise ModelFileError(f"{source}: invalid fitted state: {exc}.") from None
     for name, value in fitted.items():
         setattr(model, name, value)
     model.converged_ = meta["converged_"]
