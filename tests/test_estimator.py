@@ -897,6 +897,32 @@ def test_partial_init_matches_sklearn(blobs_small, covariance_type, given):
     assert_close(gm.lower_bounds_, sk.lower_bounds_)
 
 
+def test_float32_weights_init_tolerance_is_sklearns(blobs_small):
+    """scikit-learn checks the sum of weights_init against 1 with atol 1e-6
+    for a float32 vector and 1e-8 otherwise (issue 14: fastgmm used 1e-8
+    for both, and a float32 model's own weights_ could not start a fit)."""
+    X, labels, _ = blobs_small
+    K = 8
+    X32 = X.astype(np.float32)
+    # these 8 float32 weights sum to 1 + 2.2e-8
+    gm = GaussianMixture(K, random_state=0).fit(X32)
+    assert gm.weights_.dtype == np.float32
+    assert abs(gm.weights_.astype(np.float64).sum() - 1.0) > 1e-8
+    refit = fit_quietly(GaussianMixture(K, weights_init=gm.weights_, max_iter=2), X32)
+    assert refit.weights_.dtype == np.float32
+    w = np.full(4, 0.25) + [5e-7, 0, 0, 0]       # off by 5e-7: float32 only
+    for weights, ok in ((w.astype(np.float32), True), (w, False),
+                        (list(w), False)):
+        kw = dict(n_components=4, weights_init=weights, max_iter=1, random_state=0)
+        for Est in (GaussianMixture, SKGaussianMixture):
+            est = Est(**kw)
+            if ok:
+                fit_quietly(est, X32)
+            else:
+                with pytest.raises(ValueError, match="should be normalized"):
+                    fit_quietly(est, X32)
+
+
 @pytest.mark.parametrize("covariance_type", TYPES)
 @pytest.mark.parametrize("n_components,n_features", [(1, 1), (1, 4), (4, 1)])
 def test_small_shapes_match_sklearn(covariance_type, n_components, n_features):
