@@ -111,6 +111,26 @@ def test_all_parameters_roundtrip(data):
     assert_same_model(gm, loaded, data)
 
 
+def test_float32_init_arrays_keep_their_dtype(data, blobs_small):
+    # a fit started from a float32 model's own weights_ (accepted with
+    # scikit-learn's float32 tolerance 1e-6) must load back: saved as
+    # float64 they were checked against 1e-8 and refused (issue 14)
+    X = blobs_small[0].astype(np.float32)
+    base = GaussianMixture(8, random_state=0).fit(X)
+    assert abs(base.weights_.astype(np.float64).sum() - 1.0) > 1e-8
+    gm = GaussianMixture(8, weights_init=base.weights_, means_init=base.means_,
+                         precisions_init=base.precisions_).fit(X)
+    loaded = roundtrip(gm)
+    for name in ("weights_init", "means_init", "precisions_init"):
+        value = loaded.get_params()[name]
+        assert value.dtype == np.float32, name
+        np.testing.assert_array_equal(value, getattr(gm, name), err_msg=name)
+    assert_same_model(gm, loaded, X)
+    # lists and float64 arrays are stored as float64
+    gm = fitted(data, weights_init=[0.2, 0.3, 0.5])
+    assert roundtrip(gm).weights_init.dtype == np.float64
+
+
 def test_random_state_instance_keeps_its_state(data):
     gm = fitted(data, random_state=np.random.RandomState(7))
     gm.sample(3)                     # advance the generator

@@ -101,9 +101,13 @@ def save_model(model, path):
         if name == "random_state":
             random_state = _random_state_entry(value, arrays)
         elif value is not None and not isinstance(value, (str, numbers.Number)):
-            # weights_init / means_init / precisions_init
+            # weights_init / means_init / precisions_init, float32 ones kept
+            # float32: the weights_init check's tolerance depends on it (a
+            # float32 model's own weights_ sum to 1 only within 1e-6)
             try:
-                arrays[_PARAM_PREFIX + name] = np.asarray(value, dtype=np.float64)
+                value = np.asarray(value)
+                arrays[_PARAM_PREFIX + name] = value if value.dtype == np.float32 \
+                    else np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
                 raise TypeError(f"Cannot save parameter {name}={value!r}: not a "
                                 "numeric array.") from None
