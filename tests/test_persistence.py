@@ -148,6 +148,21 @@ def test_max_iter_zero_model(data):
     assert_same_model(gm, loaded, data)
 
 
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+def test_max_iter_zero_model_with_unnormalised_weights(data, init_params, tmp_path):
+    # one row per component: max_iter=0 keeps scikit-learn's initial weights
+    # n_k / n_samples, which do not sum to 1; such a model saves and loads
+    # (found by issue 14's property tests), a file whose weights sum above 1
+    # is still refused
+    gm = fitted(data, max_iter=0, init_params=init_params)
+    assert gm.weights_.sum() == pytest.approx(3 / len(data))
+    assert_same_model(gm, roundtrip(gm), data)
+    arrays = _set(_arrays(gm), "weights_", gm.weights_ * len(data))
+    with pytest.raises(ValueError, match=r"initial weights_ are not non-negative "
+                                         r"with a sum in \(0, 1\]"):
+        fastgmm.load(_write(tmp_path / "bad.npz", arrays))
+
+
 class _Frame:
     """Just enough of a DataFrame for fastgmm to record feature names."""
 

@@ -207,8 +207,13 @@ def _random_state_from(entry, arrays, source):
     raise ModelFileError(f"{source}: invalid random_state entry {entry!r}.")
 
 
-def _check_fitted_arrays(fitted, covariance_type, K, d, source):
-    """Shapes, dtypes, finiteness and consistency of the fitted arrays."""
+def _check_fitted_arrays(fitted, covariance_type, K, d, source, n_iter=1):
+    """Shapes, dtypes, finiteness and consistency of the fitted arrays.
+
+    With ``n_iter`` 0 (a ``max_iter=0`` fit) the weights are the initial
+    ones, which the one-row-per-component initialisations leave
+    unnormalised as scikit-learn does (``n_k / n_samples``, summing to
+    ``K / n_samples``): they need only be in [0, 1] with a sum in (0, 1]."""
     model = covariance_model(covariance_type)
     dtype = fitted["means_"].dtype
     if dtype not in (np.float32, np.float64):
@@ -231,7 +236,12 @@ def _check_fitted_arrays(fitted, covariance_type, K, d, source):
     eps = np.finfo(dtype).eps
 
     w = fitted["weights_"].astype(np.float64)
-    if np.any(w < 0) or abs(w.sum() - 1.0) > max(1e-7, 100 * K * eps):
+    sum_tol = max(1e-7, 100 * K * eps)
+    if n_iter == 0:
+        if np.any(w < 0) or not 0 < w.sum() <= 1.0 + sum_tol:
+            raise ModelFileError(f"{source}: initial weights_ are not non-negative "
+                                 "with a sum in (0, 1].")
+    elif np.any(w < 0) or abs(w.sum() - 1.0) > sum_tol:
         raise ModelFileError(f"{source}: weights_ are not non-negative and summing "
                              "to 1.")
 
@@ -333,7 +343,8 @@ def load_model(path):
         raise ModelFileError(f"{source}: missing arrays {', '.join(missing)}.")
     K = model.n_components
     fitted = {n: arrays[n] for n in _FITTED_ARRAYS}
-    _check_fitted_arrays(fitted, model.covariance_type, K, d, source)
+    _check_fitted_arrays(fitted, model.covariance_type, K, d, source,
+                         n_iter=meta["n_iter_"])
     if fitted["means_"].dtype.name != meta["dtype"]:
         raise ModelFileError(f"{source}: arrays are {fitted['means_'].dtype} but the "
                              f"metadata says {meta['dtype']}.")
