@@ -112,9 +112,13 @@ def save_model(model, path):
         if name == "random_state":
             random_state = _random_state_entry(value, arrays)
         elif value is not None and not isinstance(value, (str, numbers.Number)):
-            # weights_init / means_init / precisions_init
+            # weights_init / means_init / precisions_init, float32 ones kept
+            # float32: the weights_init check's tolerance depends on it (a
+            # float32 model's own weights_ sum to 1 only within 1e-6)
             try:
-                arrays[_PARAM_PREFIX + name] = np.asarray(value, dtype=np.float64)
+                value = np.asarray(value)
+                arrays[_PARAM_PREFIX + name] = value if value.dtype == np.float32 \
+                    else np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
                 raise TypeError(f"Cannot save parameter {name}={value!r}: not a "
                                 "numeric array.") from None
@@ -216,8 +220,13 @@ def _random_state_from(entry, arrays, source):
     raise ModelFileError(f"{source}: invalid random_state entry {entry!r}.")
 
 
-def _check_fitted_arrays(fitted, covariance_type, K, d, source):
-    """Shapes, dtypes, finiteness and consistency of the fitted arrays."""
+def _check_fitted_arrays(fitted, covariance_type, K, d, source, n_iter=1):
+    """Shapes, dtypes, finiteness and consistency of the fitted arrays.
+
+    With ``n_iter`` 0 (a ``max_iter=0`` fit) the weights are the initial
+    ones, which the one-row-per-component initialisations leave
+    unnormalised as scikit-learn does (``n_k / n_samples``, summing to
+    ``K / n_samples``): they need only be in [0, 1] with a sum in (0, 1]."""
     model = covariance_model(covariance_type)
     dtype = fitted["means_"].dtype
     if dtype not in (np.float32, np.float64):
@@ -240,7 +249,12 @@ def _check_fitted_arrays(fitted, covariance_type, K, d, source):
     eps = np.finfo(dtype).eps
 
     w = fitted["weights_"].astype(np.float64)
-    if np.any(w < 0) or abs(w.sum() - 1.0) > max(1e-7, 100 * K * eps):
+    sum_tol = max(1e-7, 100 * K * eps)
+    if n_iter == 0:
+        if np.any(w < 0) or not 0 < w.sum() <= 1.0 + sum_tol:
+            raise ModelFileError(f"{source}: initial weights_ are not non-negative "
+                                 "with a sum in (0, 1].")
+    elif np.any(w < 0) or abs(w.sum() - 1.0) > sum_tol:
         raise ModelFileError(f"{source}: weights_ are not non-negative and summing "
                              "to 1.")
 
@@ -342,7 +356,8 @@ def load_model(path):
         raise ModelFileError(f"{source}: missing arrays {', '.join(missing)}.")
     K = model.n_components
     fitted = {n: arrays[n] for n in _FITTED_ARRAYS}
-    _check_fitted_arrays(fitted, model.covariance_type, K, d, source)
+    _check_fitted_arrays(fitted, model.covariance_type, K, d, source,
+                         n_iter=meta["n_iter_"])
     if fitted["means_"].dtype.name != meta["dtype"]:
         raise ModelFileError(f"{source}: arrays are {fitted['means_'].dtype} but the "
                              f"metadata says {meta['dtype']}.")
