@@ -565,3 +565,50 @@ def test_unexpected_errors_have_no_traceback(run, monkeypatch):
     monkeypatch.setenv("FASTGMM_DEBUG", "1")
     with pytest.raises(RuntimeError):
         main(["fit"])
+
+
+# -------------------------------------------------------------- bayesian
+@pytest.mark.parametrize("prior", [None, "dirichlet_distribution"])
+def test_fit_bayesian_info_and_predict(run, files, tmp_path, prior):
+    _, f = files
+    npy = f["iris_npy"]
+    model = tmp_path / "bgmm.npz"
+    argv = ["fit", npy, "--bayesian", "-k", "6", "--covariance-type", "diag",
+            "-o", model]
+    if prior:
+        argv += ["--prior", prior]
+    code, out, err = run(*argv)
+    assert code == 0, err
+    est = fastgmm.load(model)
+    assert type(est) is fastgmm.BayesianGaussianMixture
+    assert est.n_components == 6 and est.covariance_type == "diag"
+    assert est.weight_concentration_prior_type == (prior or "dirichlet_process")
+    # the same fit from Python
+    X = IRIS
+    ref = fastgmm.BayesianGaussianMixture(
+        n_components=6, covariance_type="diag", random_state=0,
+        weight_concentration_prior_type=prior or "dirichlet_process").fit(X)
+    np.testing.assert_allclose(est.weights_, ref.weights_, rtol=1e-10)
+    used = ref.effective_components()
+    assert (f"  effective components: {used.shape[0]} of 6 (weight >= 0.01: "
+            f"{', '.join(str(k) for k in used)})") in out.splitlines()
+    assert out.startswith("BayesianGaussianMixture(n_components=6, covariance_type="
+                          "'diag', weight_concentration_prior_type=")
+    code, info, _ = run("info", model)
+    assert code == 0 and "effective components:" in info
+    code, pred, _ = run("predict", model, npy)
+    labels = np.array(pred.split()[1:], dtype=int)
+    np.testing.assert_array_equal(labels, ref.predict(X))
+
+
+def test_bayesian_usage_errors(run):
+    code, _, err = run("fit", "--prior", "dirichlet_process")
+    assert code == 2 and "--prior needs --bayesian" in err
+    code, _, err = run("fit", "--bayesian", "--select", "1-3")
+    assert code == 2 and "needs no grid over K" in err
+
+
+def test_bayesian_plot(run, tmp_path):
+    png = tmp_path / "bgmm.png"
+    code, out, _ = run("fit", "--bayesian", "-k", "5", "--plot", png)
+    assert code == 0 and png.read_bytes()[:4] == b"\x89PNG"

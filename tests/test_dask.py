@@ -143,6 +143,10 @@ def test_dask_predictions_are_lazy(data):
         np.testing.assert_array_equal(lazy.compute(), getattr(gm, method)(X))
     assert out["predict_proba"].shape == (X.shape[0], 3)
     assert gm.score(dX) == pytest.approx(gm.score(X), rel=1e-12)
+    # a scalar of the data's dtype, as scikit-learn's score (issue 14)
+    for Xd in (X, X.astype(np.float32)):
+        dXd = da.from_array(Xd, chunks=(2500, 10))
+        assert type(gm.score(Xd)) is type(gm.score(dXd)) is Xd.dtype.type
     assert gm.bic(dX) == pytest.approx(gm.bic(X), rel=1e-12)
     labels = quietly(GaussianMixture(3, random_state=0).fit_predict, dX)
     assert isinstance(labels, da.Array)

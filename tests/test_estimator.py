@@ -151,7 +151,13 @@ def test_em_iterations_match_sklearn(blobs, covariance_type, dtype, max_iter):
 def test_converged_fit_matches_sklearn(blobs, covariance_type, dtype):
     X, labels, _ = blobs
     Xd = X.astype(dtype)
-    kw = dict(n_components=3, covariance_type=covariance_type, tol=1e-8,
+    # float32: the parameters are rounded to float32 every M-step, so at the
+    # fixed point the (double) lower bound still moves by ~1e-7 between
+    # iterations (d20 'full' cycles with period 6, changes 2e-8..8e-8): 1e-8
+    # is below float32's resolution.  (scikit-learn's float32 lower bound is
+    # itself a float32 sum: its steps are 0 or at least its ulp, ~4e-6.)
+    tol = 1e-8 if dtype == np.float64 else 1e-7
+    kw = dict(n_components=3, covariance_type=covariance_type, tol=tol,
               max_iter=500, random_state=0,
               **given_init(X, labels, 3, covariance_type, shift=2.0))
     with warnings.catch_warnings():
@@ -895,6 +901,32 @@ def test_partial_init_matches_sklearn(blobs_small, covariance_type, given):
     sk = fit_quietly(SKGaussianMixture(**kw), X)
     assert_params_close(gm, sk)
     assert_close(gm.lower_bounds_, sk.lower_bounds_)
+
+
+def test_float32_weights_init_tolerance_is_sklearns(blobs_small):
+    """scikit-learn checks the sum of weights_init against 1 with atol 1e-6
+    for a float32 vector and 1e-8 otherwise (issue 14: fastgmm used 1e-8
+    for both, and a float32 model's own weights_ could not start a fit)."""
+    X, labels, _ = blobs_small
+    K = 8
+    X32 = X.astype(np.float32)
+    # these 8 float32 weights sum to 1 + 2.2e-8
+    gm = GaussianMixture(K, random_state=0).fit(X32)
+    assert gm.weights_.dtype == np.float32
+    assert abs(gm.weights_.astype(np.float64).sum() - 1.0) > 1e-8
+    refit = fit_quietly(GaussianMixture(K, weights_init=gm.weights_, max_iter=2), X32)
+    assert refit.weights_.dtype == np.float32
+    w = np.full(4, 0.25) + [5e-7, 0, 0, 0]       # off by 5e-7: float32 only
+    for weights, ok in ((w.astype(np.float32), True), (w, False),
+                        (list(w), False)):
+        kw = dict(n_components=4, weights_init=weights, max_iter=1, random_state=0)
+        for Est in (GaussianMixture, SKGaussianMixture):
+            est = Est(**kw)
+            if ok:
+                fit_quietly(est, X32)
+            else:
+                with pytest.raises(ValueError, match="should be normalized"):
+                    fit_quietly(est, X32)
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)

@@ -4,7 +4,8 @@ parameters.
 Whatever the input, a fit either succeeds or raises the clear ill-defined
 covariance error; a successful fit has finite parameters, ``predict_proba``
 rows sum to one, ``score`` is the mean of ``score_samples``, and 1 and 2
-threads give bitwise identical results.  A segfault would end the run.
+threads give bitwise identical results; a saved model loads back equal, and
+a fitted model's parameters start a new fit.  A segfault would end the run.
 
 The default run is bounded and reproducible (``derandomize=True``: the same
 examples every run).  ``FASTGMM_FUZZ_EXAMPLES=N`` runs N examples per
@@ -249,3 +250,69 @@ def test_predictions_anywhere(case):
     single = GaussianMixture(n_threads=1, **kwargs).fit(X)
     np.testing.assert_array_equal(single.score_samples(Q_c), log_prob)
     np.testing.assert_array_equal(single.predict_proba(Q_c), proba)
+
+
+# --------------------------------------------------------------------------
+# persistence and refitting (issue 14)
+# --------------------------------------------------------------------------
+def _roundtrip(model):
+    import io
+
+    import fastgmm
+
+    buf = io.BytesIO()
+    model.save(buf)
+    buf.seek(0)
+    return fastgmm.load(buf)
+
+
+@_seeded
+@FUZZ
+@given(problems())
+def test_loaded_model_equals_saved(problem):
+    """Whatever model fit returns, the file written by ``save`` loads into
+    an equal model: every fitted attribute and parameter, and predictions
+    bitwise identical."""
+    X, X_c, sample_weight, kwargs = problem
+    gm = _fit_or_ill_defined(X, sample_weight, n_threads=1, **kwargs)
+    if gm is None:
+        return
+    loaded = _roundtrip(gm)
+    assert type(loaded) is type(gm)
+    for attr in FITTED + ("n_features_in_",):
+        a, b = getattr(gm, attr), getattr(loaded, attr)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape, attr
+        np.testing.assert_array_equal(b, a, err_msg=attr)
+    assert loaded.get_params() == gm.get_params()
+    Xq = np.ascontiguousarray(X_c)
+    for method in ("predict", "predict_proba", "score_samples"):
+        np.testing.assert_array_equal(getattr(loaded, method)(Xq),
+                                      getattr(gm, method)(Xq), err_msg=method)
+
+
+@_seeded
+@FUZZ
+@given(problems())
+def test_fitted_parameters_are_valid_init(problem):
+    """A fitted model's weights_, means_ and precisions_ are valid
+    ``*_init`` input: a new fit from them is accepted (for every covariance
+    type and dtype) and gives a finite model of the same dtype.  (Not
+    after max_iter=0: the one-row-per-component initialisations leave the
+    weights unnormalised there, as scikit-learn does.)"""
+    X, X_c, sample_weight, kwargs = problem
+    gm = _fit_or_ill_defined(X, sample_weight, n_threads=1, **kwargs)
+    if gm is None or kwargs["max_iter"] == 0:
+        return
+    init = dict(weights_init=gm.weights_, means_init=gm.means_,
+                precisions_init=gm.precisions_)
+    new = _fit_or_ill_defined(
+        X, sample_weight, n_threads=1, n_components=kwargs["n_components"],
+        covariance_type=kwargs["covariance_type"], reg_covar=kwargs["reg_covar"],
+        max_iter=1, **init)
+    if new is None:
+        return
+    assert new.means_.dtype == gm.means_.dtype
+    for attr in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(new, attr))), attr
+    assert np.isfinite(new.lower_bound_)

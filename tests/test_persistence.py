@@ -111,6 +111,26 @@ def test_all_parameters_roundtrip(data):
     assert_same_model(gm, loaded, data)
 
 
+def test_float32_init_arrays_keep_their_dtype(data, blobs_small):
+    # a fit started from a float32 model's own weights_ (accepted with
+    # scikit-learn's float32 tolerance 1e-6) must load back: saved as
+    # float64 they were checked against 1e-8 and refused (issue 14)
+    X = blobs_small[0].astype(np.float32)
+    base = GaussianMixture(8, random_state=0).fit(X)
+    assert abs(base.weights_.astype(np.float64).sum() - 1.0) > 1e-8
+    gm = GaussianMixture(8, weights_init=base.weights_, means_init=base.means_,
+                         precisions_init=base.precisions_).fit(X)
+    loaded = roundtrip(gm)
+    for name in ("weights_init", "means_init", "precisions_init"):
+        value = loaded.get_params()[name]
+        assert value.dtype == np.float32, name
+        np.testing.assert_array_equal(value, getattr(gm, name), err_msg=name)
+    assert_same_model(gm, loaded, X)
+    # lists and float64 arrays are stored as float64
+    gm = fitted(data, weights_init=[0.2, 0.3, 0.5])
+    assert roundtrip(gm).weights_init.dtype == np.float64
+
+
 def test_random_state_instance_keeps_its_state(data):
     gm = fitted(data, random_state=np.random.RandomState(7))
     gm.sample(3)                     # advance the generator
@@ -126,6 +146,21 @@ def test_max_iter_zero_model(data):
     loaded = roundtrip(gm)
     assert loaded.lower_bound_ == -np.inf and loaded.lower_bounds_ == []
     assert_same_model(gm, loaded, data)
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+def test_max_iter_zero_model_with_unnormalised_weights(data, init_params, tmp_path):
+    # one row per component: max_iter=0 keeps scikit-learn's initial weights
+    # n_k / n_samples, which do not sum to 1; such a model saves and loads
+    # (found by issue 14's property tests), a file whose weights sum above 1
+    # is still refused
+    gm = fitted(data, max_iter=0, init_params=init_params)
+    assert gm.weights_.sum() == pytest.approx(3 / len(data))
+    assert_same_model(gm, roundtrip(gm), data)
+    arrays = _set(_arrays(gm), "weights_", gm.weights_ * len(data))
+    with pytest.raises(ValueError, match=r"initial weights_ are not non-negative "
+                                         r"with a sum in \(0, 1\]"):
+        fastgmm.load(_write(tmp_path / "bad.npz", arrays))
 
 
 class _Frame:
@@ -177,6 +212,113 @@ def test_unsaveable_random_state(data, tmp_path):
     gm.random_state = np.random.default_rng(0)  # not something fit accepts
     with pytest.raises(TypeError, match="Cannot save random_state"):
         gm.save(tmp_path / "m.npz")
+
+
+# ------------------------------------------- symmetric full/tied matrices
+SYMMETRY_CASES = [(seed, d) for seed in range(3) for d in (2, 3, 5, 8)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_fitted_matrices_are_exactly_symmetric(covariance_type, dtype):
+    # issue 14: the tied M-step's products delta^T s and s^T delta round
+    # differently, so unsymmetrised covariances_ differed from their
+    # transpose by ~1e-16 in most tied fits with d >= 2 (16 of these 24
+    # float64 fits) and such a model could not be loaded back
+    for seed, d in SYMMETRY_CASES:
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(300, d)) + 4.0 * (np.arange(300) % 3)[:, None]
+        gm = GaussianMixture(3, covariance_type=covariance_type,
+                             random_state=seed).fit(X.astype(dtype))
+        for name in ("covariances_", "precisions_"):
+            M = getattr(gm, name)
+            np.testing.assert_array_equal(M, np.swapaxes(M, -1, -2),
+                                          err_msg=f"{name} seed={seed} d={d}")
+        assert_same_model(gm, roundtrip(gm), X)
+
+
+def _asymmetric(M, shift):
+    """``M`` (one d x d matrix) with each entry above the diagonal moved by
+    ``shift(i, j)`` units of ``eps * max|M|``, the entries below left alone."""
+    M = M.copy()
+    unit = np.finfo(M.dtype).eps * np.abs(M).max()
+    for i, j in zip(*np.triu_indices(M.shape[0], 1)):
+        M[i, j] += M.dtype.type(shift(i, j) * unit)
+    return M
+
+
+def _earlier_version_file(model, path, shift,
+                          names=("covariances_", "precisions_")):
+    """``model``'s file with its covariances_ and precisions_ made
+    asymmetric by ``shift``, as a version that did not symmetrise the fitted
+    matrices could have written it."""
+    arrays = _arrays(model)
+    for name in names:
+        stack = arrays[name].reshape(-1, *arrays[name].shape[-2:])
+        arrays[name] = np.stack([_asymmetric(M, shift) for M in stack]).reshape(
+            arrays[name].shape)
+    return _write(path, arrays)
+
+
+@pytest.fixture(scope="module")
+def wide_data():
+    # d = 5 with correlated features: some off-diagonal covariances are
+    # below 1/40 of the largest entry, where a check relative to each entry
+    # refuses an asymmetry of a few units of eps * max|M|
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5)) @ rng.normal(size=(5, 5))
+    return np.ascontiguousarray(X + 5.0 * (np.arange(400) % 3)[:, None])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_earlier_version_file_with_rounding_asymmetry_loads(
+        wide_data, covariance_type, dtype, tmp_path):
+    gm = fitted(wide_data, covariance_type, dtype)
+    rng = np.random.default_rng(0)
+    ulps = rng.integers(-4, 5, size=(5, 5))
+    ulps[0, 1] = 4                           # at least one entry really moved
+    path = _earlier_version_file(gm, tmp_path / "old.npz",
+                                 lambda i, j: ulps[i, j])
+    loaded = fastgmm.load(path)
+    assert not np.array_equal(loaded.covariances_,
+                              np.swapaxes(loaded.covariances_, -1, -2))
+    X = wide_data.astype(dtype)
+    np.testing.assert_array_equal(loaded.predict(X), gm.predict(X))
+    np.testing.assert_allclose(loaded.score_samples(X), gm.score_samples(X),
+                               rtol=1e-12 if dtype == np.float64 else 1e-6)
+    # and it refits from its own (slightly asymmetric) parameters
+    assert_refits_from_own_parameters(loaded, X)
+
+
+@pytest.mark.parametrize("name", ["covariances_", "precisions_"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_large_asymmetry_is_still_refused(wide_data, covariance_type, dtype, name,
+                                          tmp_path):
+    gm = fitted(wide_data, covariance_type, dtype)
+    # 1e3 units of eps * max|M| (beyond the tolerance of 100) in one entry
+    path = _earlier_version_file(gm, tmp_path / "bad.npz",
+                                 lambda i, j: 1e3 if (i, j) == (1, 3) else 0,
+                                 names=(name,))
+    where = "the tied component" if covariance_type == "tied" else "component 0"
+    with pytest.raises(ValueError, match=f"{name} of {where} is not symmetric"):
+        fastgmm.load(path)
+
+
+def assert_refits_from_own_parameters(model, X):
+    """A new fit started from ``model``'s weights_, means_ and precisions_
+    is accepted and, from a converged model, stops after a few iterations."""
+    new = GaussianMixture(
+        model.n_components, covariance_type=model.covariance_type,
+        weights_init=model.weights_, means_init=model.means_,
+        precisions_init=model.precisions_, tol=1e-3, max_iter=100)
+    new.fit(X)
+    assert new.converged_
+    if model.converged_:
+        assert new.n_iter_ <= 3
+    assert new.lower_bound_ >= model.lower_bound_ - 1e-3 * max(1.0, abs(model.lower_bound_))
+    return new
 
 
 # ----------------------------------------------------------- bad files
@@ -263,7 +405,8 @@ def _corrupt():
     }
     messages = {
         "no metadata": "no metadata",
-        "other format": "not a fastgmm GaussianMixture model",
+        "other format": "not a fastgmm GaussianMixture or BayesianGaussianMixture "
+                        "model",
         "newer version": "unsupported model format version 99.*newer fastgmm",
         "bad version": "unknown model format version",
         "bad json": "not valid JSON",

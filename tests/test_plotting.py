@@ -221,3 +221,44 @@ def test_import_fastgmm_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False"]
+
+
+# --------------------------------------------------------------------------
+# Bayesian mixtures: the effective components
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bayesian_2d(data_2d):
+    return fastgmm.BayesianGaussianMixture(n_components=8, random_state=0,
+                                           weight_concentration_prior=1e-3,
+                                           max_iter=300).fit(data_2d)
+
+
+def test_bayesian_mixture_draws_its_effective_components(data_2d, bayesian_2d):
+    used = bayesian_2d.effective_components()
+    assert used.shape[0] == 3
+    ax = plot_mixture(bayesian_2d, data_2d)
+    ellipses = [p for p in ax.patches if isinstance(p, matplotlib.patches.Ellipse)]
+    assert len(ellipses) == 3 * used.shape[0]
+    centres = np.array([e.center for e in ellipses[::3]])
+    np.testing.assert_allclose(centres, bayesian_2d.means_[used], rtol=1e-12)
+    assert ax.get_title().startswith("3 effective of 8 components")
+    # every component with min_weight=0
+    ax = plot_mixture(bayesian_2d, data_2d, ax=plt.subplots()[1], min_weight=0)
+    assert len([p for p in ax.patches
+                if isinstance(p, matplotlib.patches.Ellipse)]) == 3 * 8
+
+
+def test_plot_weights(bayesian_2d):
+    from fastgmm.plotting import plot_weights
+
+    ax = plot_weights(bayesian_2d)
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights, bayesian_2d.weights_, rtol=1e-12)
+    assert ax.get_title() == "3 effective of 8 components"
+
+
+def test_save_plots_bayesian_has_the_weights_panel(tmp_path, data_2d, bayesian_2d):
+    path = tmp_path / "bgmm.png"
+    save_plots(path, bayesian_2d, data_2d)
+    img = check_png(path, min_width=1000)
+    assert img.shape[1] > 1.8 * img.shape[0]

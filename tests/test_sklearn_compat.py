@@ -26,7 +26,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 import fastgmm
-from fastgmm import GaussianMixture, GaussianMixtureSelector
+from fastgmm import BayesianGaussianMixture, GaussianMixture, GaussianMixtureSelector
 
 # One line per estimator (default construction plus variants that take other
 # code paths).  For the model-selection estimator, once it exists, add e.g.
@@ -40,6 +40,14 @@ ESTIMATORS = [
     GaussianMixture(n_components=2, covariance_type="spherical",
                     init_params="random_from_data", warm_start=True),
     GaussianMixtureSelector(n_components=(1, 2), covariance_type=("full", "diag")),
+    BayesianGaussianMixture(),
+    BayesianGaussianMixture(n_components=2, covariance_type="tied",
+                            weight_concentration_prior_type="dirichlet_distribution",
+                            init_params="random", n_init=2, n_threads=1),
+    BayesianGaussianMixture(n_components=2, covariance_type="diag",
+                            init_params="k-means++", warm_start=True),
+    BayesianGaussianMixture(n_components=2, covariance_type="spherical",
+                            init_params="random_from_data"),
 ]
 
 # {estimator class name: {check name: reason}}; every entry needs a reason.
@@ -314,6 +322,16 @@ WITHOUT_SKLEARN = textwrap.dedent('''
     assert h.get_params()["model__n_components"] == 2
     h.set_params(model__n_components=3, k=2)
     assert h.model.n_components == 3 and h.k == 2
+    # the Bayesian mixture too
+    bgm = fastgmm.BayesianGaussianMixture(n_components=4, random_state=0).fit(X)
+    assert len(bgm.effective_components()) == 2
+    assert (bgm.predict(X) == pickle.loads(pickle.dumps(bgm)).predict(X)).all()
+    try:
+        fastgmm.BayesianGaussianMixture(mean_precision_prior=0).fit(X)
+    except InvalidParameterError as exc:
+        assert "must be None or a float in the range (0.0, inf)" in str(exc)
+    else:
+        raise AssertionError("mean_precision_prior=0 accepted")
     assert "sklearn" not in sys.modules
     print("OK without scikit-learn")
 ''')

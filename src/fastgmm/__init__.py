@@ -1,12 +1,14 @@
 """fastgmm: Gaussian mixture models fitted by EM with fused Cython/OpenMP kernels.
 
-A drop-in for :class:`sklearn.mixture.GaussianMixture` that reads the data
-once per EM iteration, supports sample weights and float32, never copies a
-C-contiguous input, and gives bitwise identical results for any number of
+Drop-ins for :class:`sklearn.mixture.GaussianMixture` and
+:class:`~sklearn.mixture.BayesianGaussianMixture` that read the data
+once per EM iteration, support sample weights and float32, never copy a
+C-contiguous input, and give bitwise identical results for any number of
 threads.
 """
 
 from ._base import ConvergenceWarning, NotFittedError
+from ._bayesian_mixture import BayesianGaussianMixture
 from ._config import show_config
 from ._datasets import load_iris
 from ._gaussian_mixture import GaussianMixture
@@ -15,6 +17,7 @@ from ._selection import GaussianMixtureSelector
 from ._version import __version__
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConvergenceWarning",
     "GaussianMixture",
     "GaussianMixtureSelector",

@@ -173,11 +173,12 @@ class GaussianMixture(BaseMixture):
             n_components=n_components, tol=tol, reg_covar=reg_covar,
             max_iter=max_iter, n_init=n_init, init_params=init_params,
             random_state=random_state, warm_start=warm_start, verbose=verbose,
-            verbose_interval=verbose_interval, n_threads=n_threads, missing=missing)
+            verbose_interval=verbose_interval, n_threads=n_threads)
         self.covariance_type = covariance_type
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
+        self.missing = missing
 
     # ------------------------------------------------------------------ checks
     def _check_init_arrays(self, n_features):

@@ -69,8 +69,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
     """EM skeleton of fastgmm's mixture estimators (not used directly)."""
 
     def __init__(self, n_components, tol, reg_covar, max_iter, n_init, init_params,
-                 random_state, warm_start, verbose, verbose_interval, n_threads,
-                 missing="raise"):
+                 random_state, warm_start, verbose, verbose_interval, n_threads):
         self.n_components = n_components
         self.tol = tol
         self.reg_covar = reg_covar
@@ -82,7 +81,6 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
-        self.missing = missing
 
     # ------------------------------------------------------------------ checks
     def _check_params(self):
@@ -90,14 +88,20 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     @property
     def _marginalize(self):
+        # ``missing`` is a parameter of the estimators that support it
         return getattr(self, "missing", "raise") == "marginalize"
+
+    @property
+    def _nan_hint(self):
+        """What the NaN error adds: the option, where the estimator has it."""
+        return _missing.NAN_HINT if hasattr(self, "missing") else ""
 
     def _check_X(self, X, **kwargs):
         """``check_X`` with this estimator's NaN policy: returns ``(X,
         feature_names, counts)``, counts a ``_missing.MissingCounts`` when
         NaN entries are accepted and present, else None."""
         if not self._marginalize:
-            X, names = check_X(X, name=type(self).__name__, nan_hint=_missing.NAN_HINT,
+            X, names = check_X(X, name=type(self).__name__, nan_hint=self._nan_hint,
                                **kwargs)
             return X, names, None
         X, names, has_nan = check_X(X, name=type(self).__name__, allow_nan=True,
@@ -240,7 +244,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         n_threads = effective_n_threads(self.n_threads)
         source = BlockSource(blocks, sample_weight_blocks, name=type(self).__name__,
                              n_threads=n_threads, allow_nan=self._marginalize,
-                             nan_hint=_missing.NAN_HINT)
+                             nan_hint=self._nan_hint,
+                             scan_missing=_missing.scan_missing)
         if source.n_samples < 2:
             raise ValueError(
                 f"Found array with {source.n_samples} sample(s) (shape="

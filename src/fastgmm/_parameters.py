@@ -13,14 +13,19 @@ from ._covariance import COVARIANCE_TYPES
 from ._validation import (
     check_array_like_or_none,
     check_bool_param,
+    check_none_or_array_like,
     check_n_threads_param,
     check_options,
+    check_positive_array_like_or_none,
+    check_positive_or_none,
     check_random_state_param,
     check_scalar_param,
 )
 
 #: ``init_params`` values: scikit-learn's four and fastgmm's 'hierarchical'.
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
+#: ``weight_concentration_prior_type`` values of the Bayesian mixture.
+WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 #: The model selector's information criteria.
 CRITERIA = ("bic", "aic")
 #: ``missing`` values: NaN is an error (scikit-learn's behaviour), or a
@@ -52,6 +57,13 @@ PARAMETER_CONSTRAINTS = {
     "n_threads": check_n_threads_param,
     "criterion": _options(CRITERIA),
     "missing": _options(MISSING_OPTIONS),
+    # BayesianGaussianMixture's priors (checked against the data in fit)
+    "weight_concentration_prior_type": _options(WEIGHT_PRIOR_TYPES),
+    "weight_concentration_prior": check_positive_or_none,
+    "mean_precision_prior": check_positive_or_none,
+    "mean_prior": check_none_or_array_like,
+    "degrees_of_freedom_prior": check_positive_or_none,
+    "covariance_prior": check_positive_array_like_or_none,
 }
 
 

@@ -1,9 +1,13 @@
-"""Saving and loading fitted GaussianMixture models without pickle.
+"""Saving and loading fitted mixture models without pickle.
 
 A model file is an ordinary ``.npz`` archive (a zip of ``.npy`` arrays): the
 fitted arrays in their own dtype (a float32 model stays float32), plus one
 string array ``metadata`` holding JSON (format name and version, the fastgmm
-version that wrote it, constructor parameters and scalar attributes).
+version that wrote it, constructor parameters and scalar attributes).  An
+estimator with more fitted state than a GaussianMixture's arrays (the
+Bayesian mixture's posterior) provides ``_saved_state()`` (arrays stored as
+``state.<name>``, scalars in the metadata's ``state``) and
+``_restore_state(arrays, scalars, n_features)``, which checks them.
 Loading uses ``np.load(allow_pickle=False)`` and ``json``, so it never runs
 code from the file, and every array is checked (shapes, dtypes, finiteness,
 positive definiteness, agreement between covariances, precisions and their
@@ -32,6 +36,7 @@ _METADATA = "metadata"
 _FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_",
                   "precisions_cholesky_")
 _PARAM_PREFIX = "param."
+_STATE_PREFIX = "state."
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -94,6 +99,12 @@ def save_model(model, path):
     dtype = np.asarray(model.means_).dtype
     for name in _FITTED_ARRAYS:
         arrays[name] = np.ascontiguousarray(getattr(model, name))
+    state = None
+    if hasattr(model, "_saved_state"):
+        # the estimator's own fitted state (a Bayesian mixture's posterior)
+        state_arrays, state = model._saved_state()
+        for name, value in state_arrays.items():
+            arrays[_STATE_PREFIX + name] = value
     arrays["lower_bound_"] = np.asarray(model.lower_bound_, dtype=np.float64)
     arrays["lower_bounds_"] = np.asarray(model.lower_bounds_, dtype=np.float64)
     names = getattr(model, "feature_names_in_", None)
@@ -106,9 +117,13 @@ def save_model(model, path):
         if name == "random_state":
             random_state = _random_state_entry(value, arrays)
         elif value is not None and not isinstance(value, (str, numbers.Number)):
-            # weights_init / means_init / precisions_init
+            # weights_init / means_init / precisions_init, float32 ones kept
+            # float32: the weights_init check's tolerance depends on it (a
+            # float32 model's own weights_ sum to 1 only within 1e-6)
             try:
-                arrays[_PARAM_PREFIX + name] = np.asarray(value, dtype=np.float64)
+                value = np.asarray(value)
+                arrays[_PARAM_PREFIX + name] = value if value.dtype == np.float32 \
+                    else np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
                 raise TypeError(f"Cannot save parameter {name}={value!r}: not a "
                                 "numeric array.") from None
@@ -127,6 +142,8 @@ def save_model(model, path):
         "n_iter_": int(model.n_iter_),
         "converged_": bool(model.converged_),
     }
+    if state is not None:
+        metadata["state"] = state
     arrays[_METADATA] = np.asarray(json.dumps(metadata, sort_keys=True))
     if hasattr(path, "write"):
         np.savez(path, **arrays)
@@ -208,8 +225,13 @@ def _random_state_from(entry, arrays, source):
     raise ModelFileError(f"{source}: invalid random_state entry {entry!r}.")
 
 
-def _check_fitted_arrays(fitted, covariance_type, K, d, source):
-    """Shapes, dtypes, finiteness and consistency of the fitted arrays."""
+def _check_fitted_arrays(fitted, covariance_type, K, d, source, n_iter=1):
+    """Shapes, dtypes, finiteness and consistency of the fitted arrays.
+
+    With ``n_iter`` 0 (a ``max_iter=0`` fit) the weights are the initial
+    ones, which the one-row-per-component initialisations leave
+    unnormalised as scikit-learn does (``n_k / n_samples``, summing to
+    ``K / n_samples``): they need only be in [0, 1] with a sum in (0, 1]."""
     model = covariance_model(covariance_type)
     dtype = fitted["means_"].dtype
     if dtype not in (np.float32, np.float64):
@@ -232,7 +254,12 @@ def _check_fitted_arrays(fitted, covariance_type, K, d, source):
     eps = np.finfo(dtype).eps
 
     w = fitted["weights_"].astype(np.float64)
-    if np.any(w < 0) or abs(w.sum() - 1.0) > max(1e-7, 100 * K * eps):
+    sum_tol = max(1e-7, 100 * K * eps)
+    if n_iter == 0:
+        if np.any(w < 0) or not 0 < w.sum() <= 1.0 + sum_tol:
+            raise ModelFileError(f"{source}: initial weights_ are not non-negative "
+                                 "with a sum in (0, 1].")
+    elif np.any(w < 0) or abs(w.sum() - 1.0) > sum_tol:
         raise ModelFileError(f"{source}: weights_ are not non-negative and summing "
                              "to 1.")
 
@@ -334,7 +361,8 @@ def load_model(path):
         raise ModelFileError(f"{source}: missing arrays {', '.join(missing)}.")
     K = model.n_components
     fitted = {n: arrays[n] for n in _FITTED_ARRAYS}
-    _check_fitted_arrays(fitted, model.covariance_type, K, d, source)
+    _check_fitted_arrays(fitted, model.covariance_type, K, d, source,
+                         n_iter=meta["n_iter_"])
     if fitted["means_"].dtype.name != meta["dtype"]:
         raise ModelFileError(f"{source}: arrays are {fitted['means_'].dtype} but the "
                              f"metadata says {meta['dtype']}.")
@@ -355,6 +383,16 @@ def load_model(path):
     if names is not None and (names.dtype.kind != "U" or names.shape != (d,)):
         raise ModelFileError(f"{source}: feature_names_in_ must be {d} strings.")
 
+    if hasattr(model, "_restore_state"):
+        state = {key[len(_STATE_PREFIX):]: a for key, a in arrays.items()
+                 if key.startswith(_STATE_PREFIX)}
+        scalars = meta.get("state")
+        try:
+            if not isinstance(scalars, dict):
+                raise ValueError("missing metadata field 'state'")
+            model._restore_state(state, scalars, d)
+        except ValueError as exc:
+            raise ModelFileError(f"{source}: invalid fitted state: {exc}.") from None
     for name, value in fitted.items():
         setattr(model, name, value)
     model.converged_ = meta["converged_"]

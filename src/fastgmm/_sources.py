@@ -340,6 +340,11 @@ class BlockSource(RowSource):
         Estimator name for messages.
     n_threads : int
         Threads for the validation scans.
+    allow_nan : bool
+        Accept NaN entries: ``scan_missing(X)`` (``_missing.scan_missing``)
+        counts each block's, summed in ``missing``.
+    nan_hint : str
+        Appended to the NaN error without ``allow_nan``.
 
     The first pass validates every block (``check_X``: finite values, or
     with ``allow_nan`` NaN entries counted in ``missing``; one feature
@@ -349,9 +354,7 @@ class BlockSource(RowSource):
     """
 
     def __init__(self, blocks, sample_weight_blocks=None, *, name="GaussianMixture",
-                 n_threads=1, allow_nan=False, nan_hint=""):
-        from ._missing import scan_missing
-
+                 n_threads=1, allow_nan=False, nan_hint="", scan_missing=None):
         self._blocks = blocks
         self._weights = sample_weight_blocks
         sizes, dtypes, totals = [], [], []

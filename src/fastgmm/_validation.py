@@ -328,13 +328,44 @@ def check_n_threads_param(value, name="n_threads", owner="GaussianMixture"):
         raise _bad_param(name, owner, "None or a non-zero int", value)
 
 
+def check_positive_or_none(value, name, owner="GaussianMixture"):
+    """None or a float > 0 (scikit-learn's ``[None, Interval(Real, 0, None,
+    closed="neither")]``)."""
+    if value is None:
+        return
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not (is_real and value > 0 and value == value):
+        raise _bad_param(name, owner, "None or a float in the range (0.0, inf)", value)
+
+
+def _is_array_like(value):
+    return not (isinstance(value, (str, bytes)) or np.isscalar(value) or not (
+        hasattr(value, "__len__") or hasattr(value, "shape")
+        or hasattr(value, "__array__")))
+
+
+def check_none_or_array_like(value, name, owner="GaussianMixture"):
+    """As :func:`check_array_like_or_none`, with scikit-learn's wording for
+    constraints listed as ``[None, "array-like"]`` (``mean_prior``)."""
+    if value is not None and not _is_array_like(value):
+        raise _bad_param(name, owner, "None or an array-like", value)
+
+
+def check_positive_array_like_or_none(value, name, owner="GaussianMixture"):
+    """None, an array-like or a float > 0 (``covariance_prior``)."""
+    if value is None or _is_array_like(value):
+        return
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not (is_real and value > 0 and value == value):
+        raise _bad_param(name, owner, "None, an array-like or a float in the range "
+                         "(0.0, inf)", value)
+
+
 def check_array_like_or_none(value, name, owner="GaussianMixture"):
     """None or array-like (not a scalar or a string), as scikit-learn."""
     if value is None:
         return
-    if isinstance(value, (str, bytes)) or np.isscalar(value) or not (
-            hasattr(value, "__len__") or hasattr(value, "shape")
-            or hasattr(value, "__array__")):
+    if not _is_array_like(value):
         raise _bad_param(name, owner, "an array-like or None", value)
 
 

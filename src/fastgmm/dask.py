@@ -7,7 +7,8 @@ and ``distributed``).  Nothing here is needed for NumPy data.
 whatever Dask scheduler is active: the default threaded scheduler, or a
 ``dask.distributed`` cluster once a ``Client`` exists.  The fitted model is
 an ordinary :class:`fastgmm.GaussianMixture` (NumPy attributes, picklable,
-usable on NumPy data); ``predict``, ``predict_proba`` and ``score_samples``
+usable on NumPy data); :class:`fastgmm.BayesianGaussianMixture` runs the same
+way (its priors are one or two more passes).  ``predict``, ``predict_proba`` and ``score_samples``
 on a dask array return lazy dask arrays, one block per block of ``X``.
 
 How a fit runs
@@ -380,14 +381,14 @@ def _apply(func, x, w, args, extra):
 
 # ------------------------------------------------------------ public API
 def fit(estimator, X, sample_weight=None, *, persist=True):
-    """Fit ``estimator`` (a :class:`fastgmm.GaussianMixture`) on a dask array.
+    """Fit ``estimator`` (a fastgmm mixture estimator) on a dask array.
 
     The same as ``estimator.fit(X, sample_weight=sample_weight)`` for a dask
     array ``X``, with control over persisting.
 
     Parameters
     ----------
-    estimator : fastgmm.GaussianMixture
+    estimator : fastgmm.GaussianMixture or fastgmm.BayesianGaussianMixture
     X : dask.array.Array of shape (n_samples, n_features)
         Chunked by rows (column chunks are merged).  float32 stays float32;
         other numeric dtypes become float64.

@@ -9,7 +9,13 @@ matplotlib; this module imports it when a function is called.
   features, or the first two principal axes of the data).
 - :func:`plot_selection`: BIC or AIC against ``n_components``, one line per
   covariance type, the chosen model marked.
-- :func:`save_plots`: both into one PNG, without touching pyplot's state.
+- :func:`plot_weights`: the weights of a Bayesian mixture's components, the
+  effective ones (weight at least 1%) highlighted.
+- :func:`save_plots`: the mixture and the selection curves or the weights
+  into one PNG, without touching pyplot's state.
+
+For a :class:`fastgmm.BayesianGaussianMixture`, :func:`plot_mixture` draws
+the effective components only (those with weight at least ``min_weight``).
 """
 
 import numpy as np
@@ -106,7 +112,17 @@ def _ellipse_geometry(cov2):
     return np.sqrt(vals[1]), np.sqrt(vals[0]), angle
 
 
-def plot_mixture(model, X, ax=None, features=None):
+def _is_bayesian(model):
+    return hasattr(model, "weight_concentration_")
+
+
+def _default_min_weight(model):
+    from ._bayesian_mixture import EFFECTIVE_WEIGHT
+
+    return EFFECTIVE_WEIGHT if _is_bayesian(model) else 0.0
+
+
+def plot_mixture(model, X, ax=None, features=None, min_weight=None):
     """Plot the data with the fitted mixture.
 
     Parameters
@@ -121,6 +137,9 @@ def plot_mixture(model, X, ax=None, features=None):
         With 2+ features, the two columns to draw.  Default: the two
         features when there are two, else the data's first two principal
         axes (means and covariances are projected onto the same plane).
+    min_weight : float, default=None
+        Components with a smaller weight are not drawn.  Default: 0.01 for a
+        Bayesian mixture (its effective components), 0 otherwise.
 
     Returns
     -------
@@ -148,6 +167,9 @@ def plot_mixture(model, X, ax=None, features=None):
     ax = _new_axes(ax)
     K, d = gm.means_.shape
     weights = np.asarray(gm.weights_, dtype=np.float64)
+    if min_weight is None:
+        min_weight = _default_min_weight(gm)
+    shown = [k for k in range(K) if weights[k] >= min_weight]
     means = np.asarray(gm.means_, dtype=np.float64)
     covs = _full_covariances(gm)
     colors = mpl.colormaps["tab10" if K <= 10 else "tab20"]
@@ -166,7 +188,7 @@ def plot_mixture(model, X, ax=None, features=None):
             / (sd[:, None] * np.sqrt(2 * np.pi))
         # mixture dashed underneath, so components it coincides with show
         ax.plot(grid, dens.sum(axis=0), color="k", lw=2.5, ls="--", label="mixture")
-        for k in range(K):
+        for k in shown:
             ax.plot(grid, dens[k], color=color[k], lw=1.5, label=f"component {k}")
         ax.set_xlabel(_feature_label(gm, 0))
         ax.set_ylabel("density")
@@ -197,7 +219,7 @@ def plot_mixture(model, X, ax=None, features=None):
                        label=f"imputed ({int(gaps.sum())} rows with gaps)")
             ax.legend(fontsize="small", loc="best")
         M = (means - origin) @ P
-        for k in range(K):
+        for k in shown:
             a, b, angle = _ellipse_geometry(P.T @ covs[k] @ P)
             for s, alpha in zip(SIGMAS, (0.9, 0.6, 0.35)):
                 ax.add_patch(mpl.patches.Ellipse(
@@ -207,8 +229,45 @@ def plot_mixture(model, X, ax=None, features=None):
         ax.set_xlabel(labels[0])
         ax.set_ylabel(labels[1])
         ax.autoscale_view()
-    ax.set_title(f"{K} component{'s' if K != 1 else ''}, {gm.covariance_type} "
+    used = f"{len(shown)} effective of " if len(shown) < K else ""
+    ax.set_title(f"{used}{K} component{'s' if K != 1 else ''}, {gm.covariance_type} "
                  "covariance")
+    return ax
+
+
+def plot_weights(model, ax=None, threshold=None):
+    """Bar chart of a mixture's weights, the effective components highlighted.
+
+    Parameters
+    ----------
+    model : fastgmm.BayesianGaussianMixture (or GaussianMixture)
+        Fitted.
+    ax : matplotlib Axes, default=None
+    threshold : float, default=None
+        Weight from which a component counts as effective (drawn as a line);
+        default 0.01 (``BayesianGaussianMixture.effective_components``).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    _matplotlib()
+    gm = _fitted_mixture(model)
+    from ._bayesian_mixture import EFFECTIVE_WEIGHT
+
+    threshold = EFFECTIVE_WEIGHT if threshold is None else threshold
+    ax = _new_axes(ax)
+    w = np.asarray(gm.weights_, dtype=np.float64)
+    used = w >= threshold
+    ax.bar(np.arange(w.shape[0]), w, color=np.where(used, "tab:blue", "0.7"))
+    ax.axhline(threshold, color="k", lw=1, ls="--", label=f"weight {threshold:g}")
+    ax.set_xlabel("component")
+    ax.set_ylabel("weight")
+    ax.set_title(f"{int(used.sum())} effective of {w.shape[0]} components")
+    ax.legend(fontsize="small")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return ax
 
 
@@ -271,18 +330,23 @@ def save_plots(path, model, X, selector=None):
     model : fastgmm.GaussianMixture or GaussianMixtureSelector
     X : array-like of shape (n_samples, n_features)
     selector : fastgmm.GaussianMixtureSelector, default=None
-        When given, a second panel shows its criterion curves.
+        When given, a second panel shows its criterion curves.  For a
+        Bayesian mixture the second panel shows its weights instead
+        (:func:`plot_weights`).
     """
     _matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    n_panels = 1 if selector is None else 2
+    bayesian = selector is None and _is_bayesian(_fitted_mixture(model))
+    n_panels = 1 if selector is None and not bayesian else 2
     fig = Figure(figsize=(6.4 * n_panels, 5.2))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, n_panels, squeeze=False)[0]
     plot_mixture(model, X, ax=axes[0])
     if selector is not None:
         plot_selection(selector, ax=axes[1])
+    elif bayesian:
+        plot_weights(model, ax=axes[1])
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -121,6 +121,14 @@ def _cmd_fit(args):
                 criterion=args.criterion or "bic", verbose=verbose, **kwargs)
             selector.fit(X, sample_weight=weights)
             model = selector.best_estimator_
+        elif args.bayesian:
+            model = fastgmm.BayesianGaussianMixture(
+                n_components=args.n_components if args.n_components is not None
+                else 3,
+                covariance_type=(args.covariance_type or ["full"])[0],
+                weight_concentration_prior_type=args.prior or "dirichlet_process",
+                verbose=verbose, verbose_interval=1, **kwargs)
+            model.fit(X, sample_weight=weights)
         else:
             model = fastgmm.GaussianMixture(
                 args.n_components if args.n_components is not None else 3,
@@ -238,7 +246,8 @@ def _cmd_info(args):
     params = model.get_params(deep=False)
     shown = ", ".join(f"{k}={'<array>' if hasattr(v, 'shape') else repr(v)}"
                       for k, v in sorted(params.items())
-                      if k not in ("n_components", "covariance_type"))
+                      if k not in ("n_components", "covariance_type",
+                                   "weight_concentration_prior_type"))
     print(f"  parameters: {shown}")
     return 0
 

@@ -68,6 +68,12 @@ def build_parser():
                    help="fit K1..K2 components and keep the best by --criterion")
     p.add_argument("--criterion", choices=["bic", "aic"],
                    help="selection criterion for --select (default bic)")
+    p.add_argument("--bayesian", action="store_true",
+                   help="fit a BayesianGaussianMixture: -k is an upper bound and "
+                        "the summary reports the effective components")
+    p.add_argument("--prior", choices=["dirichlet_process", "dirichlet_distribution"],
+                   help="with --bayesian: weight_concentration_prior_type "
+                        "(default dirichlet_process)")
     p.add_argument("--init", metavar="METHOD",
                    help="init_params: kmeans, k-means++, random, random_from_data...")
     p.add_argument("--n-init", type=_positive_int, metavar="N")
@@ -144,6 +150,12 @@ def _check_fit_args(parser, args):
             parser.error(f"argument --covariance-type: invalid choice {t!r} "
                          f"(choose from {', '.join(COVARIANCE_TYPES)})")
     args.covariance_type = types or None
+    if args.prior is not None and not args.bayesian:
+        parser.error("--prior needs --bayesian")
+    if args.bayesian and args.select is not None:
+        parser.error("--select and --bayesian cannot be used together (a Bayesian "
+                     "mixture needs no grid over K: give an upper bound with -k and "
+                     "read its effective components)")
     if args.select is None:
         if len(types) > 1:
             parser.error("several --covariance-type values need --select")

@@ -74,8 +74,11 @@ def describe(gm, X=None, seconds=None, weighted=False):
     K, d = gm.means_.shape
     on = (f"on {X.shape[0]} x {X.shape[1]} ({X.dtype})" if X is not None
           else f"with {d} features ({gm.means_.dtype})")
-    lines = [f"GaussianMixture(n_components={gm.n_components}, "
-             f"covariance_type={gm.covariance_type!r}) {on}"]
+    bayesian = hasattr(gm, "effective_components")
+    prior = (f", weight_concentration_prior_type="
+             f"{gm.weight_concentration_prior_type!r}") if bayesian else ""
+    lines = [f"{type(gm).__name__}(n_components={gm.n_components}, "
+             f"covariance_type={gm.covariance_type!r}{prior}) {on}"]
     names = getattr(gm, "feature_names_in_", None)
     if names is not None:
         lines.append(f"  features: {', '.join(str(n) for n in names)}")
@@ -84,7 +87,14 @@ def describe(gm, X=None, seconds=None, weighted=False):
         lines.append(f"  component {k}: weight {gm.weights_[k]:.4f}  mean "
                      f"{np.array2string(np.asarray(gm.means_[k]), precision=3)}  std "
                      f"{np.array2string(scales[k], precision=3)}")
-    if X is not None:
+    if bayesian:
+        used = gm.effective_components()
+        lines.append(f"  effective components: {used.shape[0]} of {K} (weight >= "
+                     f"0.01: {', '.join(str(k) for k in used)})")
+        # BIC/AIC count every component: not a Bayesian mixture's criterion
+        lines.append(f"  lower bound {gm.lower_bound_:.6f} (evidence lower bound, "
+                     "not per sample)")
+    elif X is not None:
         note = " (rows unweighted)" if weighted else ""
         lines.append(f"  lower bound {gm.lower_bound_:.6f}  BIC {gm.bic(X):.3f}  "
                      f"AIC {gm.aic(X):.3f}{note}")

@@ -79,7 +79,7 @@ cdef void _statistics_blas(
     const floating* sw,         # IN (C,) or NULL
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K, int cov_type,
     const floating* means,      # IN (K, d) centres m_k
-    const floating* center,     # IN (d,) tied centre c
+    const floating* center,     # IN (d,) centre c of S1 and the tied scatter
     const floating* R,          # IN (C, K) s_i r_ik
     double* accS1,              # IN/OUT (K, d)
     double* accS2,              # IN/OUT as _statistics_rows
@@ -87,16 +87,28 @@ cdef void _statistics_blas(
     floating* tmp,              # scratch (max(K*d, d*d),)
 ) noexcept nogil:
     """The statistics of a chunk from its responsibilities, with BLAS:
-    S1 = R^T X in one product, the scatters as Gram matrices (syrk)."""
+    S1 = R^T (X - c) + (sum_i R_i) c in one product, the scatters as Gram
+    matrices (syrk)."""
     cdef Py_ssize_t i, j, k, nz
     cdef const floating* m
     cdef double r
     cdef floating sr
 
-    # S1_k += sum_i R_ik x_i: tmp (K, d) = R^T X
-    gemm(True, False, <int> K, <int> d, <int> C, R, <int> K, X, <int> d, tmp, <int> d)
-    for j in range(K * d):
-        accS1[j] += tmp[j]
+    # S1_k += sum_i R_ik x_i, centred on c: tmp (K, d) = R^T (X - c) in the
+    # data's precision, and N_k c added in double.  Uncentred, a float32
+    # product over rows far from the origin keeps only the digits the offset
+    # leaves (S1 / N off by ~eps32 |x| sqrt(C), many times the spread's
+    # float32 resolution); x - c is exact where |x| >> spread.
+    for i in range(C):
+        for j in range(d):
+            W[i * d + j] = X[i * d + j] - center[j]
+    gemm(True, False, <int> K, <int> d, <int> C, R, <int> K, W, <int> d, tmp, <int> d)
+    for k in range(K):
+        r = 0.0
+        for i in range(C):
+            r += R[i * K + k]
+        for j in range(d):
+            accS1[k * d + j] += tmp[k * d + j] + r * center[j]
 
     if cov_type == COV_FULL:
         # Only rows with r_ik != 0 go into the product: the others add
