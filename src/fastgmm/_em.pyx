@@ -181,6 +181,9 @@ cdef int _accumulate(
 
     if precT != NULL and cov_type != COV_SPHERICAL:
         prec_used = precT
+    # whether the chunks' statistics go through _statistics_blas (whose S1
+    # each block then moves back from the centre)
+    cdef bint blas_stats = use_blas and not (mode == RESP_ESTEP and path == ESTEP_TILES)
 
     with nogil:
         for b in prange(block_lo, block_hi, schedule='dynamic', num_threads=n_threads):
@@ -235,6 +238,8 @@ cdef int _accumulate(
                     _statistics_rows(Xp + i0 * d, swp + i0 if swp != NULL else NULL,
                                      C, d, K, cov_type, mp, cp, R, blk + 1 + K,
                                      blk + 1 + K + K * d, D)
+            if blas_stats:
+                _uncentre_S1(blk + 1, blk + 1 + K, cp, K, d)
     free(dscratch)
     free(fscratch)
     free(meansT)

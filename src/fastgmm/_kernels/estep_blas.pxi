@@ -74,6 +74,20 @@ cdef inline void _add_lower(double* S, const floating* G, Py_ssize_t d) noexcept
             S[_tri(a) + b] += G[a * d + b]
 
 
+cdef inline void _uncentre_S1(
+    const double* accN,         # IN (K,) the block's N_k
+    double* accS1,              # IN/OUT (K, d) the block's S1, centred on c
+    const floating* center,     # IN (d,) c
+    Py_ssize_t K, Py_ssize_t d,
+) noexcept nogil:
+    """S1_k += N_k c: a block's ``_statistics_blas`` sums back to sum r x,
+    once per block (in double) rather than once per chunk."""
+    cdef Py_ssize_t j, k
+    for k in range(K):
+        for j in range(d):
+            accS1[k * d + j] += accN[k] * center[j]
+
+
 cdef void _statistics_blas(
     const floating* X,          # IN (C, d)
     const floating* sw,         # IN (C,) or NULL
@@ -87,28 +101,24 @@ cdef void _statistics_blas(
     floating* tmp,              # scratch (max(K*d, d*d),)
 ) noexcept nogil:
     """The statistics of a chunk from its responsibilities, with BLAS:
-    S1 = R^T (X - c) + (sum_i R_i) c in one product, the scatters as Gram
-    matrices (syrk)."""
+    S1 centred on c, R^T (X - c), in one product (the caller adds N_k c once
+    per block: ``_uncentre_S1``), the scatters as Gram matrices (syrk)."""
     cdef Py_ssize_t i, j, k, nz
     cdef const floating* m
     cdef double r
     cdef floating sr
 
-    # S1_k += sum_i R_ik x_i, centred on c: tmp (K, d) = R^T (X - c) in the
-    # data's precision, and N_k c added in double.  Uncentred, a float32
-    # product over rows far from the origin keeps only the digits the offset
-    # leaves (S1 / N off by ~eps32 |x| sqrt(C), many times the spread's
-    # float32 resolution); x - c is exact where |x| >> spread.
+    # S1_k += sum_i R_ik (x_i - c): tmp (K, d) = R^T (X - c) in the data's
+    # precision.  Uncentred, a float32 product over rows far from the origin
+    # keeps only the digits the offset leaves (S1 / N off by ~eps32 |x|
+    # sqrt(C), many times the spread's float32 resolution); x - c is exact
+    # where |x| >> spread.
     for i in range(C):
         for j in range(d):
             W[i * d + j] = X[i * d + j] - center[j]
     gemm(True, False, <int> K, <int> d, <int> C, R, <int> K, W, <int> d, tmp, <int> d)
-    for k in range(K):
-        r = 0.0
-        for i in range(C):
-            r += R[i * K + k]
-        for j in range(d):
-            accS1[k * d + j] += tmp[k * d + j] + r * center[j]
+    for j in range(K * d):
+        accS1[j] += tmp[j]
 
     if cov_type == COV_FULL:
         # Only rows with r_ik != 0 go into the product: the others add
