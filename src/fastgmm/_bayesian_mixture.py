@@ -42,7 +42,7 @@ from ._initialization import column_mean_var, initial_statistics
 from ._mixture import BaseMixture
 from ._mstep import precision_cholesky, precisions_from_cholesky
 from ._persistence import register_estimator
-from ._validation import _as_float_array
+from ._validation import _as_float_array, check_definite
 
 _LOG_2PI = math.log(2 * math.pi)
 #: Weight from which a component counts as used (``effective_components``).
@@ -250,17 +250,7 @@ class BayesianGaussianMixture(BaseMixture):
         if cov is not None:
             cov = _as_float_array(cov, f"{t} covariance_prior",
                                   self._covariance_prior_shape(n_features))
-            if model.matrix:
-                try:
-                    ok = np.allclose(cov, cov.T) and \
-                        np.linalg.cholesky(cov) is not None
-                except np.linalg.LinAlgError:
-                    ok = False
-                if not ok:
-                    raise ValueError(f"'{t} precision' should be symmetric, "
-                                     "positive-definite")
-            elif np.any(cov <= 0):
-                raise ValueError(f"'{t} precision' should be positive")
+            check_definite(cov, t, [cov] if model.matrix else None)
             if t == "spherical":
                 cov = float(cov)
         return mean, cov

@@ -331,11 +331,14 @@ def check_n_threads_param(value, name="n_threads", owner="GaussianMixture"):
 def check_positive_or_none(value, name, owner="GaussianMixture"):
     """None or a float > 0 (scikit-learn's ``[None, Interval(Real, 0, None,
     closed="neither")]``)."""
-    if value is None:
-        return
-    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if not (is_real and value > 0 and value == value):
+    if value is not None and not _is_positive_real(value):
         raise _bad_param(name, owner, "None or a float in the range (0.0, inf)", value)
+
+
+def _is_positive_real(value):
+    """A real number (not a bool) > 0; NaN is not."""
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    return is_real and value > 0 and value == value
 
 
 def _is_array_like(value):
@@ -353,10 +356,7 @@ def check_none_or_array_like(value, name, owner="GaussianMixture"):
 
 def check_positive_array_like_or_none(value, name, owner="GaussianMixture"):
     """None, an array-like or a float > 0 (``covariance_prior``)."""
-    if value is None or _is_array_like(value):
-        return
-    is_real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if not (is_real and value > 0 and value == value):
+    if not (value is None or _is_array_like(value) or _is_positive_real(value)):
         raise _bad_param(name, owner, "None, an array-like or a float in the range "
                          "(0.0, inf)", value)
 
@@ -413,17 +413,25 @@ def check_precisions_init(precisions, covariance_type, n_components, n_features)
     model = covariance_model(covariance_type)
     p = _as_float_array(precisions, f"{covariance_type} precision",
                         model.shape(n_components, n_features))
-    if model.matrix:
-        for mat in model.stack(p):
-            # the Cholesky factorisation fit will need, not just eigenvalues > 0
-            # (which rounding can report for a numerically singular matrix)
-            try:
-                ok = np.allclose(mat, mat.T) and np.linalg.cholesky(mat) is not None
-            except np.linalg.LinAlgError:
-                ok = False
-            if not ok:
-                raise ValueError(f"'{covariance_type} precision' should be "
-                                 "symmetric, positive-definite")
-    elif np.any(p <= 0):
-        raise ValueError(f"'{covariance_type} precision' should be positive")
+    check_definite(p, covariance_type, model.stack(p) if model.matrix else None)
     return p
+
+
+def check_definite(values, covariance_type, matrices):
+    """scikit-learn's checks of a precision or covariance parameter: each of
+    ``matrices`` symmetric positive definite, or (``matrices`` None, the
+    types without matrices) every entry of ``values`` positive."""
+    if matrices is None:
+        if np.any(values <= 0):
+            raise ValueError(f"'{covariance_type} precision' should be positive")
+        return
+    for mat in matrices:
+        # the Cholesky factorisation fit will need, not just eigenvalues > 0
+        # (which rounding can report for a numerically singular matrix)
+        try:
+            ok = np.allclose(mat, mat.T) and np.linalg.cholesky(mat) is not None
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            raise ValueError(f"'{covariance_type} precision' should be "
+                             "symmetric, positive-definite")
