@@ -110,6 +110,15 @@ def check_observed_columns(counts, n_samples, feature_names=None):
             "A mixture cannot be fitted on it; drop the column first.")
 
 
+def check_init_params(init_params):
+    """The initialisations that run on incomplete data (mean-filled rows):
+    all but 'hierarchical'."""
+    if init_params == "hierarchical":
+        raise ValueError(
+            "init_params='hierarchical' does not support missing values; "
+            "use init_params='kmeans' (run on mean-filled rows).")
+
+
 def row_has_nan(X):
     """Boolean mask of the rows of a chunk with a NaN entry."""
     return np.isnan(X).any(axis=1)

@@ -287,9 +287,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             _missing.check_observed_columns(counts, X.shape[0], feature_names)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         check_enough_samples(X.shape[0], self.n_components, sample_weight)
-        source = ArraySource(X, sample_weight)
-        source.missing = counts
-        self._fit_source(source, feature_names, n_threads)
+        self._fit_source(ArraySource(X, sample_weight, counts), feature_names, n_threads)
         return X
 
     def _fit_source(self, source, feature_names, n_threads, partitions=None):
@@ -314,10 +312,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         n_init = self.n_init if do_init else 1
         init_source = source
         if source.missing is not None and do_init:
-            if self.init_params == "hierarchical" and partitions is None:
-                raise ValueError(
-                    "init_params='hierarchical' does not support missing values; "
-                    "use init_params='kmeans' (run on mean-filled rows).")
+            if partitions is None:
+                _missing.check_init_params(self.init_params)
             # the initialisations see each NaN replaced by its column's
             # observed mean (chunk by chunk); the EM that follows is exact
             init_source = _missing.FilledSource(source)
@@ -527,9 +523,8 @@ def fit_validated(estimator, X, sample_weight, feature_names=None, partitions=No
     estimator._check_params()
     if n_threads is None:
         n_threads = effective_n_threads(estimator.n_threads)
-    source = ArraySource(X, sample_weight)
-    source.missing = missing
-    estimator._fit_source(source, feature_names, n_threads, partitions)
+    estimator._fit_source(ArraySource(X, sample_weight, missing), feature_names, n_threads,
+                          partitions)
     return estimator
 
 

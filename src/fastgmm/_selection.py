@@ -15,7 +15,7 @@ from ._covariance import COVARIANCE_TYPES
 from ._gaussian_mixture import GaussianMixture
 from ._initialization import initial_partition, nearest_centers
 from ._initialization.hierarchical import WardTree
-from ._missing import NAN_HINT, check_observed_columns, scan_missing
+from ._missing import NAN_HINT, check_init_params, check_observed_columns, scan_missing
 from ._mixture import fit_validated, log_likelihood, n_parameters
 from ._mstep import ILL_DEFINED_MESSAGE
 from ._parameters import check_param, validate_params
@@ -214,10 +214,7 @@ class GaussianMixtureSelector(DensityMixin, BaseEstimator):
             if has_nan:
                 counts = scan_missing(X)
                 check_observed_columns(counts, X.shape[0], feature_names)
-                if self.init_params == "hierarchical":
-                    raise ValueError(
-                        "init_params='hierarchical' does not support missing "
-                        "values; use init_params='kmeans' (run on mean-filled rows).")
+                check_init_params(self.init_params)
         else:
             X, feature_names = check_X(X, name=name, ensure_min_samples=2,
                                        n_threads=n_threads, nan_hint=NAN_HINT)

@@ -153,11 +153,14 @@ class ArraySource(RowSource):
         stripes whose pages are released after use.
     sample_weight : ndarray of shape (n_samples,) or (0,)
         Validated weights of X's dtype; empty means unit weights.
+    missing : _missing.MissingCounts or None
+        X's NaN entries to marginalise (None: X has none).
     """
 
-    def __init__(self, X, sample_weight):
+    def __init__(self, X, sample_weight, missing=None):
         self.X = X
         self.sample_weight = sample_weight
+        self.missing = missing
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
         self._pages = mapped_rows(X)
