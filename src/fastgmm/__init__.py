@@ -8,10 +8,12 @@ threads.
 """
 
 from ._base import ConvergenceWarning, NotFittedError
+# GaussianMixture first: the estimators register as loadable in import
+# order, which is the order load()'s "not a fastgmm ... model" error names them
+from ._gaussian_mixture import GaussianMixture
 from ._bayesian_mixture import BayesianGaussianMixture
 from ._config import show_config
 from ._datasets import load_iris
-from ._gaussian_mixture import GaussianMixture
 from ._persistence import load
 from ._selection import GaussianMixtureSelector
 from ._version import __version__

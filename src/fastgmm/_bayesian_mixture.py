@@ -36,8 +36,7 @@ from scipy import linalg
 from scipy.special import betaln, digamma, gammaln
 
 from ._base import check_is_fitted
-from ._covariance import covariance_model
-from ._gaussian_mixture import GaussianMixture
+from ._covariance import covariance_model, symmetrize
 from ._initialization import column_mean_var, initial_statistics
 from ._mixture import BaseMixture
 from ._mstep import precision_cholesky, precisions_from_cholesky
@@ -305,7 +304,7 @@ class BayesianGaussianMixture(BaseMixture):
         delta = mean - centre[0].astype(np.float64)
         scatter = S2.reshape(d, d) - np.outer(delta, s) - np.outer(s, delta) \
             + N[0] * np.outer(delta, delta)
-        return 0.5 * (scatter + scatter.T)
+        return symmetrize(scatter)
 
     def _fit_source(self, source, feature_names, n_threads, partitions=None):
         given = self._check_init_arrays(source.n_features)
@@ -363,9 +362,7 @@ class BayesianGaussianMixture(BaseMixture):
             cov = pr.covariance + nk * (sk + shrink * np.mean(diff ** 2, axis=1))
             cov /= dof
         if model.matrix:
-            for m in model.stack(cov):
-                np.add(m, m.T, out=m)
-                m *= 0.5
+            symmetrize(cov)
         prec_chol = precision_cholesky(cov, t, dtype).astype(dtype, copy=False)
         return _BayesParams(concentration, beta, means, dof, cov, prec_chol)
 
@@ -533,9 +530,6 @@ class BayesianGaussianMixture(BaseMixture):
         return np.flatnonzero(np.asarray(self.weights_, dtype=np.float64) >= threshold)
 
     # ---------------------------------------------------- persistence state
-    #: The fitted arrays a model file holds besides GaussianMixture's.
-    _STATE_ARRAYS = ("weight_concentration_", "mean_precision_", "degrees_of_freedom_",
-                     "mean_prior_", "covariance_prior_")
     _STATE_SCALARS = ("weight_concentration_prior_", "mean_precision_prior_",
                       "degrees_of_freedom_prior_")
 
@@ -608,7 +602,3 @@ class BayesianGaussianMixture(BaseMixture):
         self.covariance_prior_ = float(cp) if cp.ndim == 0 else cp
         for name in self._STATE_SCALARS:
             setattr(self, name, float(scalars[name]))
-
-    # -------------------------------------------------------------- sampling
-    sample = GaussianMixture.sample
-    save = GaussianMixture.save

@@ -1,20 +1,19 @@
 """The GaussianMixture estimator: scikit-learn's API over one-pass kernels.
 
-The EM loop, prediction and the criteria are the mixture core's
-(``_mixture.BaseMixture``); this module holds what is Gaussian-mixture
-specific: the initial parameters, the M-step (the covariance model's, from
-``_covariance``), the conversions between covariances and precisions, and
-sampling.
+The EM loop, prediction, the criteria, sampling and saving are the mixture
+core's (``_mixture.BaseMixture``); this module holds what is
+Gaussian-mixture specific: the initial parameters, the M-step (the
+covariance model's, from ``_covariance``), the conversions between
+covariances and precisions, and imputation of missing values.
 """
 
 import numpy as np
 
-from ._base import check_is_fitted
 from ._config import effective_n_threads, single_threaded_blas
 from ._initialization import initial_statistics
 from ._missing import missing_kernel_args, predict as predict_missing
 from ._mixture import BaseMixture
-from ._persistence import register_estimator, save_model
+from ._persistence import register_estimator
 from ._mstep import (
     covariances_from_cholesky,
     log_normalisers,
@@ -26,7 +25,6 @@ from ._mstep import (
 from ._validation import (
     check_means_init,
     check_precisions_init,
-    check_random_state,
     check_weights_init,
 )
 
@@ -289,39 +287,6 @@ class GaussianMixture(BaseMixture):
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
 
-    # -------------------------------------------------------------- sampling
-    def sample(self, n_samples=1):
-        """Draw samples from the fitted mixture (scikit-learn's procedure).
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,) component labels
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples} . The sampling "
-                "requires at least one sample.")
-        _, n_features = self.means_.shape
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
-        means = np.asarray(self.means_, dtype=np.float64)
-        covs = np.asarray(self.covariances_, dtype=np.float64)
-        model = self._covariance
-        if model.matrix:
-            mats = model.stack(covs)
-            X = np.vstack([rng.multivariate_normal(
-                m, mats[k if model.per_component else 0], int(s))
-                for k, (m, s) in enumerate(zip(means, counts))])
-        else:
-            sd = np.sqrt(model.stack(covs))
-            X = np.vstack([m + rng.standard_normal(size=(s, n_features)) * sd[k]
-                           for k, (m, s) in enumerate(zip(means, counts))])
-        y = np.concatenate([np.full(int(s), j, dtype=np.int64)
-                            for j, s in enumerate(counts)])
-        return X, y
-
     def impute(self, X):
         """``X`` with each missing (NaN) entry replaced by its conditional mean.
 
@@ -349,17 +314,3 @@ class GaussianMixture(BaseMixture):
                             self._use_blas(X.shape[1]),
                             effective_n_threads(self.n_threads), imputed=out)
         return out
-
-    def save(self, path):
-        """Save the fitted model to a portable file (an ``.npz``, no pickle).
-
-        Every fitted attribute and constructor parameter is stored in the
-        model's own dtype; :func:`fastgmm.load` restores a model whose
-        predictions are identical.
-
-        Parameters
-        ----------
-        path : str, path-like or binary file object
-            Written as given (no extension is appended).
-        """
-        save_model(self, path)

@@ -3,7 +3,8 @@
 :class:`BaseMixture` owns what does not depend on the model: parameter
 validation (through ``_parameters``' table), input validation, the row
 sources, ``n_init`` restarts, ``warm_start``, the convergence rule, verbose
-progress, and prediction by chunked kernel passes.  A subclass supplies the
+progress, prediction by chunked kernel passes, sampling from the fitted
+``weights_``/``means_``/``covariances_`` and saving.  A subclass supplies the
 model through a few hooks:
 
 ``_check_init_arrays(n_features)``
@@ -49,6 +50,7 @@ from ._dispatch import em as _em
 from . import _missing
 from ._paging import STREAM_BYTES, finite_status_paged, mapped_rows
 from ._parameters import validate_params
+from ._persistence import save_model
 from ._sources import ArraySource, BlockSource, is_dask_collection
 from ._validation import (
     check_enough_samples,
@@ -478,6 +480,53 @@ class BaseMixture(DensityMixin, BaseEstimator):
         return self._predict(X, "predict_proba")
 
     # ------------------------------------------------------------- criteria
+    # ------------------------------------------------- sampling and saving
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture (scikit-learn's procedure).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,) component labels
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling "
+                "requires at least one sample.")
+        _, n_features = self.means_.shape
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
+        means = np.asarray(self.means_, dtype=np.float64)
+        covs = np.asarray(self.covariances_, dtype=np.float64)
+        model = self._covariance
+        if model.matrix:
+            mats = model.stack(covs)
+            X = np.vstack([rng.multivariate_normal(
+                m, mats[k if model.per_component else 0], int(s))
+                for k, (m, s) in enumerate(zip(means, counts))])
+        else:
+            sd = np.sqrt(model.stack(covs))
+            X = np.vstack([m + rng.standard_normal(size=(s, n_features)) * sd[k]
+                           for k, (m, s) in enumerate(zip(means, counts))])
+        y = np.concatenate([np.full(int(s), j, dtype=np.int64)
+                            for j, s in enumerate(counts)])
+        return X, y
+
+    def save(self, path):
+        """Save the fitted model to a portable file (an ``.npz``, no pickle).
+
+        Every fitted attribute and constructor parameter is stored in the
+        model's own dtype; :func:`fastgmm.load` restores a model whose
+        predictions are identical.
+
+        Parameters
+        ----------
+        path : str, path-like or binary file object
+            Written as given (no extension is appended).
+        """
+        save_model(self, path)
+
     def _n_parameters(self):
         return self._covariance.n_parameters(self.n_components, self.means_.shape[1])
 
