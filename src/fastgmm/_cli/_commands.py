@@ -46,12 +46,15 @@ def _missing_cells(X, names, weights, source, missing):
     if weights is not None and np.isnan(weights).any():
         raise CLIError(f"the weights column of {source} has empty cells; every row "
                        "needs a weight")
-    per_column = nan.sum(axis=0)
-    incomplete = int(nan.any(axis=1).sum())
-    listed = ", ".join(f"{_column_label(j, names)} {int(c)}"
-                       for j, c in enumerate(per_column) if c)
-    what = (f"{int(per_column.sum())} missing value(s) (empty or NaN cells) in "
-            f"{incomplete} of {X.shape[0]} rows (per column: {listed})")
+
+    def summary(nan, rows):
+        per_column = nan.sum(axis=0)
+        listed = ", ".join(f"{_column_label(j, names)} {int(c)}"
+                           for j, c in enumerate(per_column) if c)
+        return (f"{int(per_column.sum())} missing value(s) (empty or NaN cells) in "
+                f"{int(nan.any(axis=1).sum())} of {rows} rows (per column: {listed})")
+
+    what = summary(nan, X.shape[0])
     if missing != "marginalize":
         raise CLIError(f"{source} has {what}; fit them with --missing marginalize "
                        "(EM over each row's observed values), or fill or drop them "
@@ -62,15 +65,33 @@ def _missing_cells(X, names, weights, source, missing):
               "observed value")
         X = np.ascontiguousarray(X[~empty])
         weights = None if weights is None else weights[~empty]
-        nan = nan[~empty]
-        per_column = nan.sum(axis=0)
-        listed = ", ".join(f"{_column_label(j, names)} {int(c)}"
-                           for j, c in enumerate(per_column) if c)
-        what = (f"{int(per_column.sum())} missing value(s) (empty or NaN cells) in "
-                f"{int(nan.any(axis=1).sum())} of its other {X.shape[0]} rows (per "
-                f"column: {listed})")
+        what = summary(nan[~empty], f"its other {X.shape[0]}")
     _note(f"note: {source} has {what}; fitting them as missing values")
     return X, weights
+
+
+def _model_data(args, model, **kwargs):
+    """The feature columns of ``args.data`` for a saved model (by its
+    feature names when it has them): ``load_data``'s results."""
+    names = getattr(model, "feature_names_in_", None)
+    loaded = load_data(
+        args.data, columns=args.columns, dtype=args.dtype, array=args.array,
+        header=args.header, prefer_names=None if names is None else list(names),
+        **kwargs)
+    X, source = loaded[0], loaded[3]
+    if X.shape[1] != model.n_features_in_:
+        raise CLIError(f"{source} has {X.shape[1]} feature column(s) but the model "
+                       f"expects {model.n_features_in_} (choose them with --columns)")
+    return loaded
+
+
+def _feature_table(model, X):
+    """Header and per-column formats of a table of rows like the model's."""
+    names = getattr(model, "feature_names_in_", None)
+    header = [str(n) for n in names] if names is not None else \
+        [f"x{j}" for j in range(X.shape[1])]
+    fmt = "%.9g" if X.dtype == np.float32 else "%.10g"
+    return header, [fmt] * X.shape[1]
 
 
 def _estimator_kwargs(args):
@@ -162,13 +183,7 @@ def _cmd_fit(args):
 
 def _cmd_predict(args):
     model, _ = _load_model(args.model)
-    names = getattr(model, "feature_names_in_", None)
-    X, _, _, source = load_data(
-        args.data, columns=args.columns, dtype=args.dtype, array=args.array,
-        header=args.header, prefer_names=None if names is None else list(names))
-    if X.shape[1] != model.n_features_in_:
-        raise CLIError(f"{source} has {X.shape[1]} feature column(s) but the model "
-                       f"expects {model.n_features_in_} (choose them with --columns)")
+    X = _model_data(args, model)[0]
     if args.proba:
         header, columns, fmts, labels, proba = _labels_table(model, X)
         arrays = {"proba": proba, "labels": labels}
@@ -182,14 +197,7 @@ def _cmd_predict(args):
 
 def _cmd_impute(args):
     model, _ = _load_model(args.model)
-    names = getattr(model, "feature_names_in_", None)
-    X, _, _, source, layout = load_data(
-        args.data, columns=args.columns, dtype=args.dtype, array=args.array,
-        header=args.header, prefer_names=None if names is None else list(names),
-        return_layout=True)
-    if X.shape[1] != model.n_features_in_:
-        raise CLIError(f"{source} has {X.shape[1]} feature column(s) but the model "
-                       f"expects {model.n_features_in_} (choose them with --columns)")
+    X, _, _, source, layout = _model_data(args, model, return_layout=True)
     X = np.array(X, dtype=model.means_.dtype if args.dtype is None else X.dtype)
     nan = np.isnan(X)
     empty = nan.all(axis=1)
@@ -213,11 +221,9 @@ def _cmd_impute(args):
             if f is not sys.stdout:
                 f.close()
         return 0
-    header = [str(n) for n in names] if names is not None else \
-        [f"x{j}" for j in range(X.shape[1])]
-    fmt = "%.9g" if out.dtype == np.float32 else "%.10g"
-    _write_output(args.output, header, [out[:, j] for j in range(out.shape[1])],
-                  [fmt] * out.shape[1], {"X": out})
+    header, fmts = _feature_table(model, out)
+    _write_output(args.output, header, [out[:, j] for j in range(out.shape[1])], fmts,
+                  {"X": out})
     return 0
 
 
@@ -227,11 +233,8 @@ def _cmd_sample(args):
         model.random_state = args.seed
     X, y = model.sample(args.n_samples)
     X = X.astype(model.means_.dtype, copy=False)
-    names = getattr(model, "feature_names_in_", None)
-    header = [str(n) for n in names] if names is not None else \
-        [f"x{j}" for j in range(X.shape[1])]
-    fmt = "%.9g" if X.dtype == np.float32 else "%.10g"
-    columns, fmts = [X[:, j] for j in range(X.shape[1])], [fmt] * X.shape[1]
+    header, fmts = _feature_table(model, X)
+    columns = [X[:, j] for j in range(X.shape[1])]
     if args.with_labels:
         header, columns, fmts = header + ["component"], columns + [y], fmts + ["%d"]
     _write_output(args.output, header, columns, fmts, {"X": X, "labels": y})
