@@ -24,6 +24,8 @@ import numpy as np
 # histograms use every row.
 MAX_SCATTER_POINTS = 20000
 SIGMAS = (1, 2, 3)
+# Rows per chunk of the principal-axes pass (bounded temporaries).
+_PCA_CHUNK_ROWS = 65536
 
 
 def _matplotlib():
@@ -83,16 +85,22 @@ def _projection(model, X, features):
         P = np.zeros((d, 2))
         P[i, 0] = P[j, 1] = 1.0
         return P, np.zeros(d), (_feature_label(model, i), _feature_label(model, j))
-    # first two principal axes of the data (chunked covariance: no n x d
-    # copy); rows with missing values enter imputed
-    mean = np.zeros(d)
-    for i0 in range(0, X.shape[0], 65536):
-        mean += _completed(model, X[i0:i0 + 65536]).sum(axis=0, dtype=np.float64)
-    mean /= X.shape[0]
+    # first two principal axes of the data, in one chunked pass (no n x d
+    # copy; rows with missing values enter imputed, each chunk once): the
+    # moments about the mixture's mean s, close to the data's, then moved to
+    # the data's mean m: C = sum (x - s)(x - s)^T - n (m - s)(m - s)^T
+    n = X.shape[0]
+    s = np.asarray(model.weights_, dtype=np.float64) @ np.asarray(model.means_,
+                                                                 dtype=np.float64)
+    total = np.zeros(d)
     C = np.zeros((d, d))
-    for i0 in range(0, X.shape[0], 65536):
-        D = _completed(model, X[i0:i0 + 65536]) - mean
+    for i0 in range(0, n, _PCA_CHUNK_ROWS):
+        D = _completed(model, X[i0:i0 + _PCA_CHUNK_ROWS]) - s
+        total += D.sum(axis=0)
         C += D.T @ D
+    shift = total / n
+    mean = s + shift
+    C -= n * np.outer(shift, shift)
     _, vecs = np.linalg.eigh(C)
     return vecs[:, ::-1][:, :2].copy(), mean, ("principal axis 1", "principal axis 2")
 
