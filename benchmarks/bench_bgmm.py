@@ -237,15 +237,7 @@ def report(env, results, quick, runtime, argv):
         "",
         "## Machine and versions",
         "",
-        f"* CPU: {env['cpu']}; cores: {env['cores']} (usable by this process: "
-        f"{env['affinity']}); RAM: {env['ram_gib']:.1f} GiB",
-        f"* OS: {env['platform']}",
-        f"* Python {env['python']}, NumPy {env['numpy']}, SciPy {env['scipy']}, "
-        f"scikit-learn {env['sklearn']}, threadpoolctl {env['threadpoolctl']}",
-        "* BLAS (threadpoolctl): " + "; ".join(env["blas"]),
-        f"* fastgmm {env['fastgmm']} (git {env['git']}): OpenMP "
-        f"{'on' if env['openmp'] else 'off'}, default n_threads "
-        f"{env['default_threads']}, kernel build {env.get('kernels')}",
+        *common.machine_lines(env),
         "",
         "## Method",
         "",

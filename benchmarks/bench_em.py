@@ -701,6 +701,21 @@ def tables(results):
     return time_t, flop_t, lb_t, mem_t
 
 
+def machine_lines(env):
+    """The report's "Machine and versions" bullets (also bench_bgmm's)."""
+    return [
+        f"* CPU: {env['cpu']}; cores: {env['cores']} (usable by this process: "
+        f"{env['affinity']}); RAM: {env['ram_gib']:.1f} GiB",
+        f"* OS: {env['platform']}",
+        f"* Python {env['python']}, NumPy {env['numpy']}, SciPy {env['scipy']}, "
+        f"scikit-learn {env['sklearn']}, threadpoolctl {env['threadpoolctl']}",
+        "* BLAS (threadpoolctl): " + "; ".join(env["blas"]),
+        f"* fastgmm {env['fastgmm']} (git {env['git']}): OpenMP "
+        f"{'on' if env['openmp'] else 'off'}, default n_threads {env['default_threads']}, "
+        f"kernel build {env.get('kernels')}",
+    ]
+
+
 def report(env, results, quick, runtime, argv):
     time_t, flop_t, lb_t, mem_t = tables(results)
     lines = [
@@ -714,15 +729,7 @@ def report(env, results, quick, runtime, argv):
         "",
         "## Machine and versions",
         "",
-        f"* CPU: {env['cpu']}; cores: {env['cores']} (usable by this process: "
-        f"{env['affinity']}); RAM: {env['ram_gib']:.1f} GiB",
-        f"* OS: {env['platform']}",
-        f"* Python {env['python']}, NumPy {env['numpy']}, SciPy {env['scipy']}, "
-        f"scikit-learn {env['sklearn']}, threadpoolctl {env['threadpoolctl']}",
-        "* BLAS (threadpoolctl): " + "; ".join(env["blas"]),
-        f"* fastgmm {env['fastgmm']} (git {env['git']}): OpenMP "
-        f"{'on' if env['openmp'] else 'off'}, default n_threads {env['default_threads']}, "
-        f"kernel build {env.get('kernels')}",
+        *machine_lines(env),
         "",
         "## Method",
         "",
