@@ -44,8 +44,9 @@ from ._kernels.common cimport (floating, copy_t, pow2_blocks, stripe_first,
                                stripe_stop, transpose_chunk)
 from ._kernels.blas cimport gemm, times_upper, gram_lower
 from ._kernels.tiles cimport (FG_TILE_SHIFT, FG_TILE_SCALE, fg_tile_q, fg_tile_qdiag,
-                              fg_scatter_lower, fg_scatter_rows, fg_tile_q_f,
-                              fg_scatter_lower_f, fg_scatter_rows_f, fg_exp, fg_expf)
+                              fg_moments, fg_scatter_lower, fg_scatter_rows, fg_tile_q_f,
+                              fg_tile_qdiag_f, fg_moments_f, fg_scatter_lower_f,
+                              fg_scatter_rows_f, fg_exp, fg_expf)
 from ._kernels.tuning cimport (SIMD_NAME, HAVE_FMA, CHUNK_SIZE, FEATURE_LD,
                                FEATURE_LD_F, EM_BLOCK_BUDGET_BYTES,
                                EM_BLOCK_BUDGET_FRACTION, EM_MIN_BLOCKS, SMALL_D,
@@ -202,17 +203,17 @@ cdef int _accumulate(
                 i1 = min(i0 + CHUNK_SIZE, n)
                 C = i1 - i0
                 if mode == RESP_ESTEP and path == ESTEP_TILES:
+                    # float32 data: float tiles (the scratch holds either)
                     if floating is float:
-                        if cov_type == COV_FULL:
-                            blk[0] += _small_estep_full_f(
-                                Xp + i0 * d, swp + i0 if swp != NULL else NULL, C, d, K,
-                                mp, pp, lnp, <float*> logp, blk + 1, blk + 1 + K,
-                                blk + 1 + K + K * d)
-                            continue
-                    blk[0] += _small_estep(
-                        cov_type, Xp + i0 * d, swp + i0 if swp != NULL else NULL,
-                        C, d, K, mp, pp, shifted, cp, lnp, logp, blk + 1,
-                        blk + 1 + K, blk + 1 + K + K * d)
+                        blk[0] += _small_estep(
+                            cov_type, Xp + i0 * d, swp + i0 if swp != NULL else NULL,
+                            C, d, K, mp, pp, shifted, cp, lnp, <float*> logp, blk + 1,
+                            blk + 1 + K, blk + 1 + K + K * d)
+                    else:
+                        blk[0] += _small_estep(
+                            cov_type, Xp + i0 * d, swp + i0 if swp != NULL else NULL,
+                            C, d, K, mp, pp, shifted, cp, lnp, logp, blk + 1,
+                            blk + 1 + K, blk + 1 + K + K * d)
                     continue
                 if mode == RESP_ESTEP:
                     if path == ESTEP_BLAS:
@@ -576,12 +577,20 @@ def predict(
             i1 = min(i0 + CHUNK_SIZE, n)
             C = i1 - i0
             if path == ESTEP_TILES:
-                _small_logp(cov_type, Xp + i0 * d, C, d, K, mp, pp, shifted, cp,
-                            lnp, logp)
-                _predict_small_chunk(logp, C, d, K,
-                                     lab + i0 if lab != NULL else NULL,
-                                     lpn + i0 if lpn != NULL else NULL,
-                                     rsp + i0 * K if rsp != NULL else NULL)
+                if floating is float:
+                    _small_logp(cov_type, Xp + i0 * d, C, d, K, mp, pp, shifted, cp,
+                                lnp, <float*> logp)
+                    _predict_small_chunk(<float*> logp, C, d, K,
+                                         lab + i0 if lab != NULL else NULL,
+                                         lpn + i0 if lpn != NULL else NULL,
+                                         rsp + i0 * K if rsp != NULL else NULL)
+                else:
+                    _small_logp(cov_type, Xp + i0 * d, C, d, K, mp, pp, shifted, cp,
+                                lnp, logp)
+                    _predict_small_chunk(logp, C, d, K,
+                                         lab + i0 if lab != NULL else NULL,
+                                         lpn + i0 if lpn != NULL else NULL,
+                                         rsp + i0 * K if rsp != NULL else NULL)
             else:
                 if path == ESTEP_BLAS:
                     _log_prob_blas(Xp + i0 * d, C, d, K, cov_type, mp, meansT,

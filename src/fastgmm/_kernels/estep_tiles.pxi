@@ -52,6 +52,13 @@ cdef inline double _lanes(int mode, const floating* a, const floating* b, double
     return s[0]
 
 
+cdef inline Py_ssize_t _copy_ld(copy_t* T) noexcept nogil:
+    """The feature-major stride of a copy of this type (``T`` only picks it)."""
+    if copy_t is float:
+        return FEATURE_LD_F
+    return FEATURE_LD
+
+
 cdef void _small_logp(
     int cov_type,
     const floating* X,          # IN (C, d)
@@ -60,42 +67,56 @@ cdef void _small_logp(
     const floating* prec,       # IN full (K, d, d) upper P_k | tied (d, d) | diag (K, d)
                                 #    | sph. (K,)
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
-    const floating* center,     # IN tied: (d,) centre c
+    const floating* center,     # IN (d,) centre c (tied: of the scatter; diag/sph.:
+                                #    of the copy)
     const double* log_norm,     # IN (K,)
-    double* T,                  # scratch (_tile_scratch(K, d, FEATURE_LD)); OUT at .xt
-                                #   x^T, at .e the log-densities
+    copy_t* T,                  # scratch (_tile_scratch(K, d, _copy_ld(T))); OUT at
+                                #   .xt x^T (diag/sph.: (x - c)^T), at .e the log-densities
 ) noexcept nogil:
     """Weighted log-densities of a chunk, component-major (full and tied:
-    d <= SMALL_D; diag and spherical: d <= WIDE_D).
+    d <= SMALL_D; diag and spherical: d <= WIDE_D), in the copy's precision
+    (float for float32 data, double for float64).
 
     Every inner loop runs over the chunk's rows (up to SMALL_D with d a literal), so the
     compiler vectorises across rows: x^T (d x C), then per component the
     log-density E_ki = log w_k + log N(x_i | mu_k, Sigma_k) (full: q_i =
     ||(x_i - mu_k) P_k||^2; tied: ||y_i - s_k||^2 with y = (x - c) P computed
-    once per row, s_k = (mu_k - c) P; diag: sum_j ((x_ij - mu_kj) p_kj)^2;
-    spherical: p_k^2 ||x_i - mu_k||^2).  Rows C..Cp (Cp: C rounded up to
-    ROW_TILE) are zero padding: computed, never used.
+    once per row, s_k = (mu_k - c) P; diag: sum_j ((y_ij - (mu_kj - c_j))
+    p_kj)^2 with y = x - c; spherical: p_k^2 ||y_i - (mu_k - c)||^2).  Rows
+    C..Cp (Cp: C rounded up to ROW_TILE) are zero padding: computed, never
+    used.
     """
     cdef Py_ssize_t i, j, k, l, k0, c, nk
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double Pk[SMALL_D * SMALL_D]
-    cdef double mk[SMALL_D]
-    cdef double lnk[QDIAG_KB]
-    cdef double sc[QDIAG_KB]
-    cdef TileScratch L = _tile_scratch(K, d, FEATURE_LD)
-    cdef double* XT = T + L.xt
-    cdef double* E = T + L.e
-    cdef double* Dm = T + L.dm                      # centres and scales of fg_tile_qdiag
-    cdef double* W = T + L.w                        # tied: y
+    cdef Py_ssize_t ld = _copy_ld(T)
+    cdef copy_t Pk[SMALL_D * SMALL_D]
+    cdef copy_t mk[SMALL_D]
+    cdef copy_t lnk[QDIAG_KB]
+    cdef copy_t sc[QDIAG_KB]
+    cdef TileScratch L = _tile_scratch(K, d, ld)
+    cdef copy_t* XT = T + L.xt
+    cdef copy_t* E = T + L.e
+    cdef copy_t* Dm = T + L.dm                      # centres and scales of fg_tile_qdiag
+    cdef copy_t* W = T + L.w                        # tied: y
+    cdef bint centred = cov_type == COV_DIAG or cov_type == COV_SPHERICAL
 
-    transpose_chunk(X, C, Cp, d, XT, FEATURE_LD)
+    transpose_chunk(X, C, Cp, d, XT, ld)
+    if centred:
+        # about the mixture's centre: _small_estep's moments are taken
+        # about it, and the differences below stay small
+        for l in range(d):
+            for i in range(C):
+                XT[l * ld + i] = XT[l * ld + i] - <copy_t> center[l]
     if cov_type == COV_TIED:
         # y = (x - c) P once per row: the components differ by a shift only.
         for l in range(d):
             mk[l] = center[l]
             for j in range(d):
                 Pk[l * d + j] = prec[l * d + j]
-        fg_tile_q(XT, FEATURE_LD, Pk, mk, Cp, <int> d, 0.0, 1.0, E, W)
+        if copy_t is float:
+            fg_tile_q_f(XT, ld, Pk, mk, Cp, <int> d, 0.0, 1.0, E, W)
+        else:
+            fg_tile_q(XT, ld, Pk, mk, Cp, <int> d, 0.0, 1.0, E, W)
     elif cov_type == COV_FULL:
         for k in range(K):
             # centre first: (x - mu_k) P_k keeps precision when |x| >> spread
@@ -103,25 +124,39 @@ cdef void _small_logp(
                 mk[l] = means[k * d + l]
                 for j in range(d):
                     Pk[l * d + j] = prec[k * d * d + l * d + j]
-            fg_tile_q(XT, FEATURE_LD, Pk, mk, Cp, <int> d, log_norm[k], 1.0,
-                      E + k * CHUNK_SIZE, NULL)
+            if copy_t is float:
+                fg_tile_q_f(XT, ld, Pk, mk, Cp, <int> d, <float> log_norm[k], 1.0,
+                            E + k * CHUNK_SIZE, NULL)
+            else:
+                fg_tile_q(XT, ld, Pk, mk, Cp, <int> d, log_norm[k], 1.0,
+                          E + k * CHUNK_SIZE, NULL)
         return
     # tied (shifts of y), diag, spherical: QDIAG_KB components a call, any
-    # d; their centres and diag scales (in double) go to Dm.
+    # d; their centres and diag scales go to Dm.
     k0 = 0
     while k0 < K:
         nk = min(<Py_ssize_t> QDIAG_KB, K - k0)
         for c in range(nk):
             k = k0 + c
-            lnk[c] = log_norm[k]
-            sc[c] = <double> prec[k] * prec[k] if cov_type == COV_SPHERICAL else 1.0
+            lnk[c] = <copy_t> log_norm[k]
+            sc[c] = <copy_t> prec[k] * <copy_t> prec[k] if cov_type == COV_SPHERICAL else 1.0
             for l in range(d):
-                Dm[c * d + l] = shifted[k * d + l] if cov_type == COV_TIED else means[k * d + l]
+                if cov_type == COV_TIED:
+                    Dm[c * d + l] = shifted[k * d + l]
+                else:
+                    Dm[c * d + l] = <copy_t> means[k * d + l] - <copy_t> center[l]
                 if cov_type == COV_DIAG:
                     Dm[(QDIAG_KB + c) * d + l] = prec[k * d + l]
-        fg_tile_qdiag(FG_TILE_SCALE if cov_type == COV_DIAG else FG_TILE_SHIFT, <int> nk,
-                      W if cov_type == COV_TIED else XT, FEATURE_LD, Dm + QDIAG_KB * d,
-                      Dm, Cp, <int> d, lnk, sc, E + k0 * CHUNK_SIZE, CHUNK_SIZE)
+        if copy_t is float:
+            fg_tile_qdiag_f(FG_TILE_SCALE if cov_type == COV_DIAG else FG_TILE_SHIFT,
+                            <int> nk, W if cov_type == COV_TIED else XT, ld,
+                            Dm + QDIAG_KB * d, Dm, Cp, <int> d, lnk, sc,
+                            E + k0 * CHUNK_SIZE, CHUNK_SIZE)
+        else:
+            fg_tile_qdiag(FG_TILE_SCALE if cov_type == COV_DIAG else FG_TILE_SHIFT,
+                          <int> nk, W if cov_type == COV_TIED else XT, ld,
+                          Dm + QDIAG_KB * d, Dm, Cp, <int> d, lnk, sc,
+                          E + k0 * CHUNK_SIZE, CHUNK_SIZE)
         k0 += nk
 
 
@@ -237,6 +272,43 @@ cdef inline double _chunk_responsibilities(
     return ll
 
 
+
+cdef inline void _dense_moments(
+    int ng,
+    const copy_t** ep,          # IN (ng,) the groups' s_i r_ik rows (Cp entries)
+    const Py_ssize_t* idx,      # IN (ng,) their components
+    const copy_t* Y, const copy_t* Y2, Py_ssize_t ld,   # IN (d, ld) x - c, (x - c)^2
+    Py_ssize_t C, Py_ssize_t Cp, Py_ssize_t d,
+    const floating* means,      # IN (K, d) the centres m_k of S2
+    const floating* center,     # IN (d,) c
+    double* m1, double* m2,     # scratch (QDIAG_KB * d,) each
+    double* accS1,              # IN/OUT (K, d) sum_i r_ik x_i
+    double* accS2,              # IN/OUT (K, d) sum_i r_ik (x_i - m_k)^2
+) noexcept nogil:
+    """The diag/spherical statistics of ``ng`` <= QDIAG_KB components with
+    dense responsibilities: the moments about c through the register tiles
+    (``fg_moments``, two multiply-adds per row, component and feature),
+    then moved to x and to m_k in double, per chunk: with N the chunk's
+    sum_i r_ik and delta = m_k - c,
+    sum r x = sum r y + N c and sum r (x - m)^2 = sum r y^2 - 2 delta sum r y
+    + N delta^2.  c is the mixture's mean, so delta is at most the spread
+    of the means: the cancellation costs what that spread over a
+    component's width costs, never the data's offset."""
+    cdef Py_ssize_t g, k, a
+    cdef double nck, dm
+    if copy_t is float:
+        fg_moments_f(<int> ng, ep, Y, Y2, ld, Cp, <int> d, m1, m2)
+    else:
+        fg_moments(<int> ng, ep, Y, Y2, ld, Cp, <int> d, m1, m2)
+    for g in range(ng):
+        k = idx[g]
+        nck = _lanes(LANE_SUM, ep[g], <copy_t*> NULL, 0.0, C)
+        for a in range(d):
+            dm = <double> means[k * d + a] - <double> center[a]
+            accS1[k * d + a] += m1[g * d + a] + nck * <double> center[a]
+            accS2[k * d + a] += (m2[g * d + a] - 2.0 * dm * m1[g * d + a]) + nck * dm * dm
+
+
 cdef double _small_estep(
     int cov_type,
     const floating* X,          # IN (C, d)
@@ -245,36 +317,49 @@ cdef double _small_estep(
     const floating* means,      # IN (K, d) means = centres m_k
     const floating* prec,       # IN as _small_logp
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
-    const floating* center,     # IN tied: (d,) centre c
+    const floating* center,     # IN (d,) centre c (as _small_logp)
     const double* log_norm,     # IN (K,)
-    double* T,                  # scratch (_tile_scratch(K, d, FEATURE_LD))
+    copy_t* T,                  # scratch (_tile_scratch(K, d, _copy_ld(T)))
     double* accN,               # IN/OUT (K,)
     double* accS1,              # IN/OUT (K, d)
     double* accS2,              # IN/OUT full (K, d(d+1)/2) | tied (d(d+1)/2) packed
                                 #        lower triangles | diag/sph. (K, d)
 ) noexcept nogil:
     """Whole E-step and statistics of a chunk, component-major (the sizes
-    of ``_small_logp``).
+    of ``_small_logp``), in the copy's precision (float32 data: float
+    tiles, twice the rows per SIMD register, and float exp) with every sum
+    over rows (N, S1, the scatter and the moments), and the
+    log-likelihood, accumulated in double.
 
     The log-densities from ``_small_logp``, then, across rows, the row
     max, e_ik = exp(lp_ik - max_i), r_ik = s_i e_ik / sum_k e_ik, and the
-    statistics as lane sums over the C real rows.
+    statistics over the C real rows: 'full' and 'tied' scatters through
+    the scatter tiles; 'diag' and 'spherical' components whose
+    responsibilities are mostly nonzero through ``_dense_moments``, the
+    others row by row over their nonzero rows.
     Returns sum_i s_i log p(x_i).
     """
-    cdef Py_ssize_t i, k, a, nz
+    cdef Py_ssize_t i, k, a, nz, ng = 0
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+    cdef Py_ssize_t ld = _copy_ld(T)
     cdef double t, ll
-    cdef double mk[SMALL_D]
+    cdef copy_t mk[SMALL_D]
     cdef double s1[WIDE_D]
     cdef double s2[WIDE_D]
     cdef double mw[WIDE_D]
-    cdef TileScratch L = _tile_scratch(K, d, FEATURE_LD)
-    cdef double* XT = T + L.xt
-    cdef double* E = T + L.e
-    cdef double* mx = T + L.mx
-    cdef double* tot = T + L.tot
-    cdef double* Dm = T + L.dm
-    cdef double* e
+    cdef double m1[QDIAG_KB * WIDE_D]
+    cdef double m2[QDIAG_KB * WIDE_D]
+    cdef const copy_t* ep[QDIAG_KB]
+    cdef Py_ssize_t idx[QDIAG_KB]
+    cdef bint squared = False
+    cdef TileScratch L = _tile_scratch(K, d, ld)
+    cdef copy_t* XT = T + L.xt
+    cdef copy_t* E = T + L.e
+    cdef copy_t* mx = T + L.mx
+    cdef copy_t* tot = T + L.tot
+    cdef copy_t* Dm = T + L.dm
+    cdef copy_t* Y2 = T + L.w                   # diag/sph.: (x - c)^2
+    cdef copy_t* e
 
     _small_logp(cov_type, X, C, d, K, means, prec, shifted, center, log_norm, T)
     ll = _chunk_responsibilities(E, mx, tot, sw, C, Cp, K, accN)
@@ -284,10 +369,13 @@ cdef double _small_estep(
         for a in range(d):
             mk[a] = center[a]
             for i in range(Cp):
-                Dm[a * FEATURE_LD + i] = XT[a * FEATURE_LD + i] - mk[a]
+                Dm[a * ld + i] = XT[a * ld + i] - mk[a]
         for i in range(Cp):
             mx[i] = (sw[i] if sw != NULL else 1.0) if i < C else 0.0
-        fg_scatter_lower(mx, Dm, FEATURE_LD, Cp, <int> d, accS2)
+        if copy_t is float:
+            fg_scatter_lower_f(mx, Dm, ld, Cp, <int> d, accS2)
+        else:
+            fg_scatter_lower(mx, Dm, ld, Cp, <int> d, accS2)
     for k in range(K):
         e = E + k * CHUNK_SIZE
         if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
@@ -312,72 +400,36 @@ cdef double _small_estep(
                     accS1[k * d + a] += s1[a]
                     accS2[k * d + a] += s2[a]
                 continue
+            if not squared:
+                for a in range(d):
+                    for i in range(Cp):
+                        Y2[a * ld + i] = XT[a * ld + i] * XT[a * ld + i]
+                squared = True
+            ep[ng] = e
+            idx[ng] = k
+            ng += 1
+            if ng == QDIAG_KB:
+                _dense_moments(<int> ng, ep, idx, XT, Y2, ld, C, Cp, d, means, center,
+                               m1, m2, accS1, accS2)
+                ng = 0
+            continue
         if cov_type == COV_FULL:
             for a in range(d):
                 mk[a] = means[k * d + a]
-            _full_statistics(e, XT, FEATURE_LD, X, mk, C, Cp, d, Dm,
+            _full_statistics(e, XT, ld, X, mk, C, Cp, d, Dm,
                              T + L.w, mx, accS1 + k * d,
                              accS2 + k * _tri(d))
             continue
         for a in range(d):
-            accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * FEATURE_LD, 0.0, C)
-        if cov_type == COV_DIAG or cov_type == COV_SPHERICAL:
-            for a in range(d):
-                accS2[k * d + a] += _lanes(LANE_WSQ, e, XT + a * FEATURE_LD,
-                                           means[k * d + a], C)
-    return ll
-
-
-cdef double _small_estep_full_f(
-    const float* X,             # IN (C, d)
-    const float* sw,            # IN (C,) or NULL
-    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
-    const float* means,         # IN (K, d) means = centres m_k
-    const float* prec,          # IN (K, d, d) upper P_k
-    const double* log_norm,     # IN (K,)
-    float* T,                   # scratch (_tile_scratch(K, d, FEATURE_LD_F))
-    double* accN,               # IN/OUT (K,)
-    double* accS1,              # IN/OUT (K, d)
-    double* accS2,              # IN/OUT (K, d(d+1)/2) packed lower triangles
-) noexcept nogil:
-    """``_small_estep`` for 'full' float32 data, d <= SMALL_D, in float:
-    the same steps on float tiles (twice the rows per SIMD register), with
-    float exp; the log-likelihood and every sum over rows (N, S1 and the
-    scatter's lane sums) are accumulated in double."""
-    cdef Py_ssize_t i, k, a, l
-    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double ll
-    cdef float Pk[SMALL_D * SMALL_D]
-    cdef float mk[SMALL_D]
-    cdef TileScratch L = _tile_scratch(K, d, FEATURE_LD_F)
-    cdef float* XT = T + L.xt
-    cdef float* E = T + L.e
-    cdef float* mx = T + L.mx
-    cdef float* tot = T + L.tot
-    cdef float* Dm = T + L.dm
-    cdef float* G = T + L.w
-    cdef float* e
-
-    transpose_chunk(X, C, Cp, d, XT, FEATURE_LD_F)
-    for k in range(K):
-        for l in range(d):
-            mk[l] = means[k * d + l]
-            for a in range(d):
-                Pk[l * d + a] = prec[k * d * d + l * d + a]
-        fg_tile_q_f(XT, FEATURE_LD_F, Pk, mk, Cp, <int> d, <float> log_norm[k], 1.0,
-                    E + k * CHUNK_SIZE, NULL)
-    ll = _chunk_responsibilities(E, mx, tot, sw, C, Cp, K, accN)
-    for k in range(K):
-        e = E + k * CHUNK_SIZE
-        for a in range(d):
-            mk[a] = means[k * d + a]
-        _full_statistics(e, XT, FEATURE_LD_F, X, mk, C, Cp, d, Dm, G, mx,
-                         accS1 + k * d, accS2 + k * _tri(d))
+            accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * ld, 0.0, C)
+    if ng > 0:
+        _dense_moments(<int> ng, ep, idx, XT, Y2, ld, C, Cp, d, means, center,
+                       m1, m2, accS1, accS2)
     return ll
 
 
 cdef void _predict_small_chunk(
-    double* T,                  # IN the scratch of _small_logp (its log-densities); clobbered
+    copy_t* T,                  # IN the scratch of _small_logp (its log-densities); clobbered
     Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
     Py_ssize_t* lab,            # OUT (C,) or NULL
     double* lpn,                # OUT (C,) or NULL
@@ -385,15 +437,15 @@ cdef void _predict_small_chunk(
 ) noexcept nogil:
     """``_predict_rows`` for component-major log-densities: the same
     outputs, with the max, argmax, exp and sums running across rows (they
-    vectorise)."""
+    vectorise), in the copy's precision; log p(x) is formed in double."""
     cdef Py_ssize_t i, k
-    cdef double v
-    cdef double* e
-    cdef TileScratch L = _tile_scratch(K, d, FEATURE_LD)
-    cdef double* E = T + L.e
-    cdef double* mx = T + L.mx                  # row max, then the shift used
-    cdef double* tot = T + L.tot
-    cdef double* best = T + L.dm                # argmax as a double (blends)
+    cdef copy_t v
+    cdef copy_t* e
+    cdef TileScratch L = _tile_scratch(K, d, _copy_ld(T))
+    cdef copy_t* E = T + L.e
+    cdef copy_t* mx = T + L.mx                  # row max, then the shift used
+    cdef copy_t* tot = T + L.tot
+    cdef copy_t* best = T + L.dm                # argmax as a number (blends)
     for i in range(C):
         mx[i] = -INFINITY
         best[i] = 0.0
@@ -401,7 +453,7 @@ cdef void _predict_small_chunk(
         e = E + k * CHUNK_SIZE
         for i in range(C):
             # NaN is never > mx (as in _predict_rows)
-            best[i] = <double> k if e[i] > mx[i] else best[i]
+            best[i] = <copy_t> k if e[i] > mx[i] else best[i]
             mx[i] = e[i] if e[i] > mx[i] else mx[i]
     if lab != NULL:
         for i in range(C):
@@ -415,7 +467,10 @@ cdef void _predict_small_chunk(
         for i in range(C):
             # rows with no density (mx = -inf) get all zeros here
             v = e[i] - mx[i] if e[i] > -INFINITY else -INFINITY
-            e[i] = fg_exp(v) if v == v else 0.0
+            if copy_t is float:
+                e[i] = fg_expf(v) if v == v else 0.0
+            else:
+                e[i] = fg_exp(v) if v == v else 0.0
             tot[i] = tot[i] + e[i]
     for i in range(C):
         if mx[i] == -INFINITY:
@@ -426,7 +481,7 @@ cdef void _predict_small_chunk(
                     rsp[i * K + k] = <floating> (1.0 / K)
         else:
             if lpn != NULL:
-                lpn[i] = mx[i] + log(tot[i])
+                lpn[i] = <double> mx[i] + log(<double> tot[i])
             if rsp != NULL:
                 for k in range(K):
                     rsp[i * K + k] = <floating> (E[k * CHUNK_SIZE + i] / tot[i])

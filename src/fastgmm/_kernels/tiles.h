@@ -20,10 +20,11 @@
 /* The kernels are written once (tiles_impl.h) over an element type and,
  * in the SIMD builds (simd.h), a vector of FG_VL of them: __m512d/__m512
  * in the AVX-512 build, __m256d/__m256 in the AVX2 build.  The double
- * kernels are fg_tile_q, fg_tile_qdiag and fg_scatter_lower; the float
- * ones (float32 data, 'full' E-step) end in _f and keep their scatter sums
- * in double.  Sizes (FG_SMALL_D, FG_ROW_TILE, FG_GENERIC_TILE,
- * FG_SCATTER_LANES, FG_QDIAG_KB) come from tuning.h. */
+ * kernels are fg_tile_q, fg_tile_qdiag, fg_moments and fg_scatter_lower;
+ * the float ones (float32 data, computed in float) end in _f and keep
+ * their scatter and moment sums in double.  Sizes (FG_SMALL_D,
+ * FG_ROW_TILE, FG_GENERIC_TILE, FG_SCATTER_LANES, FG_QDIAG_KB,
+ * FG_MOMENTS_FB) come from tuning.h. */
 #include "tuning.h"
 
 enum { FG_TILE_TRI = 0, FG_TILE_SHIFT = 1, FG_TILE_SCALE = 2 };
@@ -85,7 +86,6 @@ static inline double fg_hsum_ps(__m256 v)
 /* double */
 #define FG_T double
 #define FG_NAME(x) x
-#define FG_QDIAG 1
 #if FG_SIMD_LEVEL == 2
 #define FG_V __m512d
 #define FG_VL 8
@@ -116,7 +116,6 @@ static inline double fg_hsum_ps(__m256 v)
 /* float */
 #define FG_T float
 #define FG_NAME(x) x##_f
-#define FG_QDIAG 0
 #if FG_SIMD_LEVEL == 2
 #define FG_V __m512
 #define FG_VL 16

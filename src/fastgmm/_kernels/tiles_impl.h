@@ -3,7 +3,6 @@
  * The includer defines:
  *   FG_T          element type of the rows, factors and log-densities
  *   FG_NAME(x)    the name of kernel x for this type (x, or x##_f)
- *   FG_QDIAG      1 to instantiate fg_tile_qdiag (double only)
  * and, when FG_SIMD_LEVEL > 0 (simd.h), the vector of FG_VL elements FG_V with
  * FG_LOAD, FG_STORE, FG_SET1, FG_ZERO, FG_ADD, FG_SUB, FG_MUL, FG_FMADD and
  * FG_HSUM (its lanes summed in double, in a fixed order).  All of them are
@@ -44,7 +43,6 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_q_generic_d)(const FG_T *A, ptrdiff_t ld,
     }
 }
 
-#if FG_QDIAG
 /* fg_tile_qdiag for nk <= FG_QDIAG_KB components: component c has centre
  * m + c d, scales P + c d (SCALE only), lnk[c], scale[c] and output
  * e + c lde. */
@@ -72,7 +70,47 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_generic_k)(
                 e[c * lde + i0 + ii] = lnk[c] - (FG_T) 0.5 * qv[c][ii] * scale[c];
     }
 }
-#endif
+
+/* fg_moments for nk <= FG_QDIAG_KB weight rows e[c] (Cp entries, 0 on
+ * padding rows): for every feature a < d
+ *   s1[c d + a] = sum_i e[c][i] Y[a ld + i],  s2[c d + a] = sum_i e[c][i] Y2[a ld + i],
+ * written, not added.  Each is summed in FG_GENERIC_TILE partial sums of
+ * FG_T, combined in double as a fixed pairwise tree. */
+FG_ALWAYS_INLINE void FG_NAME(fg_moments_generic_k)(
+    int nk, const FG_T *const *e, const FG_T *Y, const FG_T *Y2, ptrdiff_t ld,
+    ptrdiff_t Cp, int d, double *s1, double *s2)
+{
+    FG_T p1[FG_QDIAG_KB][FG_GENERIC_TILE], p2[FG_QDIAG_KB][FG_GENERIC_TILE];
+    int a, c, ii, w;
+    ptrdiff_t i0;
+    for (a = 0; a < d; a++) {
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++) {
+                p1[c][ii] = 0;
+                p2[c][ii] = 0;
+            }
+        for (i0 = 0; i0 < Cp; i0 += FG_GENERIC_TILE)
+            for (c = 0; c < nk; c++)
+                for (ii = 0; ii < FG_GENERIC_TILE; ii++) {
+                    p1[c][ii] = p1[c][ii] + e[c][i0 + ii] * Y[a * ld + i0 + ii];
+                    p2[c][ii] = p2[c][ii] + e[c][i0 + ii] * Y2[a * ld + i0 + ii];
+                }
+        for (c = 0; c < nk; c++) {
+            double q1[FG_GENERIC_TILE], q2[FG_GENERIC_TILE];
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++) {
+                q1[ii] = p1[c][ii];
+                q2[ii] = p2[c][ii];
+            }
+            for (w = FG_GENERIC_TILE / 2; w > 0; w /= 2)
+                for (ii = 0; ii < w; ii++) {
+                    q1[ii] = q1[ii] + q1[ii + w];
+                    q2[ii] = q2[ii] + q2[ii + w];
+                }
+            s1[c * d + a] = q1[0];
+            s2[c * d + a] = q2[0];
+        }
+    }
+}
 
 /* Packed lower triangle S += sum_i e_i D_i D_i^T over Cp rows (a multiple of
  * FG_ROW_TILE, which FG_GENERIC_TILE and the SIMD versions' FG_VL divide;
@@ -189,7 +227,6 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_q_simd_d)(const FG_T *A, ptrdiff_t ld,
     }
 }
 
-#if FG_QDIAG
 /* fg_tile_qdiag: FG_VL rows per register; each A_j load feeds the nk
  * components' sums (independent dependency chains). */
 FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_simd_k)(
@@ -220,7 +257,61 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_simd_k)(
                 FG_MUL(half, q[c]), FG_SET1(scale[c]))));
     }
 }
-#endif
+
+/* fg_moments, fb <= FG_MOMENTS_FB features from a0: 2 nk fb accumulators of
+ * FG_VL lanes, so each load of e[c] serves fb features and each load of
+ * Y and Y2 all nk components. */
+FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_kf)(
+    int nk, int fb, int a0, const FG_T *const *e, const FG_T *Y, const FG_T *Y2,
+    ptrdiff_t ld, ptrdiff_t Cp, int d, double *s1, double *s2)
+{
+    FG_V p1[FG_QDIAG_KB][FG_MOMENTS_FB], p2[FG_QDIAG_KB][FG_MOMENTS_FB];
+    int a, c;
+    ptrdiff_t i;
+#pragma GCC unroll 4
+    for (c = 0; c < nk; c++)
+#pragma GCC unroll 4
+        for (a = 0; a < fb; a++) {
+            p1[c][a] = FG_ZERO();
+            p2[c][a] = FG_ZERO();
+        }
+    for (i = 0; i < Cp; i += FG_VL) {
+        FG_V ev[FG_QDIAG_KB];
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            ev[c] = FG_LOAD(e[c] + i);
+#pragma GCC unroll 4
+        for (a = 0; a < fb; a++) {
+            const FG_V y = FG_LOAD(Y + (a0 + a) * ld + i);
+            const FG_V y2 = FG_LOAD(Y2 + (a0 + a) * ld + i);
+#pragma GCC unroll 4
+            for (c = 0; c < nk; c++) {
+                p1[c][a] = FG_FMADD(ev[c], y, p1[c][a]);
+                p2[c][a] = FG_FMADD(ev[c], y2, p2[c][a]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (c = 0; c < nk; c++)
+#pragma GCC unroll 4
+        for (a = 0; a < fb; a++) {
+            s1[c * d + a0 + a] = FG_HSUM(p1[c][a]);
+            s2[c * d + a0 + a] = FG_HSUM(p2[c][a]);
+        }
+}
+
+/* fg_moments (see the portable loop): whole blocks of FG_MOMENTS_FB
+ * features, then one at a time. */
+FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_k)(
+    int nk, const FG_T *const *e, const FG_T *Y, const FG_T *Y2, ptrdiff_t ld,
+    ptrdiff_t Cp, int d, double *s1, double *s2)
+{
+    int a0 = 0;
+    for (; a0 + FG_MOMENTS_FB <= d; a0 += FG_MOMENTS_FB)
+        FG_NAME(fg_moments_simd_kf)(nk, FG_MOMENTS_FB, a0, e, Y, Y2, ld, Cp, d, s1, s2);
+    for (; a0 < d; a0++)
+        FG_NAME(fg_moments_simd_kf)(nk, 1, a0, e, Y, Y2, ld, Cp, d, s1, s2);
+}
 
 /* fg_scatter_lower, triangle part: rows a and dim-1-a of the triangle of
  * features off..off+dim-1 (dim <= 8) together: dim + 1 accumulators of
@@ -343,11 +434,13 @@ FG_ALWAYS_INLINE void FG_NAME(fg_scatter_rows_simd_d)(const FG_T *G, ptrdiff_t l
 
 #define FG_TILE_Q_D FG_NAME(fg_tile_q_simd_d)
 #define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_simd_k)
+#define FG_MOMENTS_K FG_NAME(fg_moments_simd_k)
 #define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_simd_d)
 #define FG_SCATTER_ROWS_D FG_NAME(fg_scatter_rows_simd_d)
 #else
 #define FG_TILE_Q_D FG_NAME(fg_tile_q_generic_d)
 #define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_generic_k)
+#define FG_MOMENTS_K FG_NAME(fg_moments_generic_k)
 #define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_generic_d)
 #define FG_SCATTER_ROWS_D FG_NAME(fg_scatter_rows_generic_d)
 #endif
@@ -378,7 +471,6 @@ static void FG_NAME(fg_tile_q)(const FG_T *A, ptrdiff_t ld, const FG_T *P,
     }
 }
 
-#if FG_QDIAG
 /* FG_TILE_SHIFT or FG_TILE_SCALE, 1 <= nk <= FG_QDIAG_KB components. */
 static void FG_NAME(fg_tile_qdiag)(int mode, int nk, const FG_T *A, ptrdiff_t ld,
                                    const FG_T *P, const FG_T *m, ptrdiff_t Cp, int d,
@@ -392,7 +484,19 @@ static void FG_NAME(fg_tile_qdiag)(int mode, int nk, const FG_T *A, ptrdiff_t ld
     default: FG_TILE_QDIAG_K(mode, 4, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
     }
 }
-#endif
+
+/* First and second moments of 1 <= nk <= FG_QDIAG_KB weight rows. */
+static void FG_NAME(fg_moments)(int nk, const FG_T *const *e, const FG_T *Y,
+                                const FG_T *Y2, ptrdiff_t ld, ptrdiff_t Cp, int d,
+                                double *s1, double *s2)
+{
+    switch (nk) {
+    case 1: FG_MOMENTS_K(1, e, Y, Y2, ld, Cp, d, s1, s2); break;
+    case 2: FG_MOMENTS_K(2, e, Y, Y2, ld, Cp, d, s1, s2); break;
+    case 3: FG_MOMENTS_K(3, e, Y, Y2, ld, Cp, d, s1, s2); break;
+    default: FG_MOMENTS_K(4, e, Y, Y2, ld, Cp, d, s1, s2); break;
+    }
+}
 
 static void FG_NAME(fg_scatter_lower)(const FG_T *e, const FG_T *D, ptrdiff_t ld,
                                       ptrdiff_t Cp, int d, double *S)
@@ -444,12 +548,12 @@ static void FG_NAME(fg_scatter_rows)(const FG_T *G, ptrdiff_t ldg, const FG_T *r
 
 #undef FG_TILE_Q_D
 #undef FG_TILE_QDIAG_K
+#undef FG_MOMENTS_K
 #undef FG_SCATTER_LOWER_D
 #undef FG_SCATTER_ROWS_D
 /* the includer's parameters, so the next instantiation can set its own */
 #undef FG_T
 #undef FG_NAME
-#undef FG_QDIAG
 #undef FG_V
 #undef FG_VL
 #undef FG_LOAD

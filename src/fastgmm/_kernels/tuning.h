@@ -81,6 +81,14 @@
 /* Components per fg_tile_qdiag call, at most (each load of a feature row
  * then serves all of them). */
 #define FG_QDIAG_KB 4
+/* Features per register tile of fg_moments (its 2 * FG_QDIAG_KB *
+ * FG_MOMENTS_FB accumulators plus FG_QDIAG_KB weight vectors must fit the
+ * vector registers: 32 with AVX-512, 16 with AVX2). */
+#if FG_SIMD_LEVEL == 2
+#define FG_MOMENTS_FB 3
+#else
+#define FG_MOMENTS_FB 1
+#endif
 
 /* ---- k-means (_kmeans) ------------------------------------------------ */
 
