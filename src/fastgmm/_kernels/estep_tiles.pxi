@@ -334,7 +334,8 @@ cdef double _small_estep(
     The log-densities from ``_small_logp``, then, across rows, the row
     max, e_ik = exp(lp_ik - max_i), r_ik = s_i e_ik / sum_k e_ik, and the
     statistics over the C real rows: 'full' and 'tied' scatters through
-    the scatter tiles; 'diag' and 'spherical' components whose
+    the scatter tiles (and 'tied' first moments through ``fg_moments``);
+    'diag' and 'spherical' components whose
     responsibilities are mostly nonzero through ``_dense_moments``, the
     others row by row over their nonzero rows.
     Returns sum_i s_i log p(x_i).
@@ -420,8 +421,18 @@ cdef double _small_estep(
                              T + L.w, mx, accS1 + k * d,
                              accS2 + k * _tri(d))
             continue
-        for a in range(d):
-            accS1[k * d + a] += _lanes(LANE_DOT, e, XT + a * ld, 0.0, C)
+        # tied: the first moments, QDIAG_KB components a pass
+        ep[ng] = e
+        ng += 1
+        if ng == QDIAG_KB or k == K - 1:
+            if copy_t is float:
+                fg_moments_f(<int> ng, ep, XT, NULL, ld, Cp, <int> d, m1, m2)
+            else:
+                fg_moments(<int> ng, ep, XT, NULL, ld, Cp, <int> d, m1, m2)
+            for i in range(ng):
+                for a in range(d):
+                    accS1[(k + 1 - ng + i) * d + a] += m1[i * d + a]
+            ng = 0
     if ng > 0:
         _dense_moments(<int> ng, ep, idx, XT, Y2, ld, C, Cp, d, means, center,
                        m1, m2, accS1, accS2)

@@ -74,7 +74,7 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_generic_k)(
 /* fg_moments for nk <= FG_QDIAG_KB weight rows e[c] (Cp entries, 0 on
  * padding rows): for every feature a < d
  *   s1[c d + a] = sum_i e[c][i] Y[a ld + i],  s2[c d + a] = sum_i e[c][i] Y2[a ld + i],
- * written, not added.  Each is summed in FG_GENERIC_TILE partial sums of
+ * written, not added (s2 only when Y2 is not NULL).  Each is summed in FG_GENERIC_TILE partial sums of
  * FG_T, combined in double as a fixed pairwise tree. */
 FG_ALWAYS_INLINE void FG_NAME(fg_moments_generic_k)(
     int nk, const FG_T *const *e, const FG_T *Y, const FG_T *Y2, ptrdiff_t ld,
@@ -93,7 +93,8 @@ FG_ALWAYS_INLINE void FG_NAME(fg_moments_generic_k)(
             for (c = 0; c < nk; c++)
                 for (ii = 0; ii < FG_GENERIC_TILE; ii++) {
                     p1[c][ii] = p1[c][ii] + e[c][i0 + ii] * Y[a * ld + i0 + ii];
-                    p2[c][ii] = p2[c][ii] + e[c][i0 + ii] * Y2[a * ld + i0 + ii];
+                    if (Y2 != NULL)
+                        p2[c][ii] = p2[c][ii] + e[c][i0 + ii] * Y2[a * ld + i0 + ii];
                 }
         for (c = 0; c < nk; c++) {
             double q1[FG_GENERIC_TILE], q2[FG_GENERIC_TILE];
@@ -107,7 +108,8 @@ FG_ALWAYS_INLINE void FG_NAME(fg_moments_generic_k)(
                     q2[ii] = q2[ii] + q2[ii + w];
                 }
             s1[c * d + a] = q1[0];
-            s2[c * d + a] = q2[0];
+            if (Y2 != NULL)
+                s2[c * d + a] = q2[0];
         }
     }
 }
@@ -259,10 +261,10 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_simd_k)(
 }
 
 /* fg_moments, fb <= FG_MOMENTS_FB features from a0: 2 nk fb accumulators of
- * FG_VL lanes, so each load of e[c] serves fb features and each load of
- * Y and Y2 all nk components. */
+ * FG_VL lanes (nk fb without the second moments, two = 0), so each load of
+ * e[c] serves fb features and each load of Y and Y2 all nk components. */
 FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_kf)(
-    int nk, int fb, int a0, const FG_T *const *e, const FG_T *Y, const FG_T *Y2,
+    int nk, int fb, int two, int a0, const FG_T *const *e, const FG_T *Y, const FG_T *Y2,
     ptrdiff_t ld, ptrdiff_t Cp, int d, double *s1, double *s2)
 {
     FG_V p1[FG_QDIAG_KB][FG_MOMENTS_FB], p2[FG_QDIAG_KB][FG_MOMENTS_FB];
@@ -283,11 +285,12 @@ FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_kf)(
 #pragma GCC unroll 4
         for (a = 0; a < fb; a++) {
             const FG_V y = FG_LOAD(Y + (a0 + a) * ld + i);
-            const FG_V y2 = FG_LOAD(Y2 + (a0 + a) * ld + i);
+            const FG_V y2 = two ? FG_LOAD(Y2 + (a0 + a) * ld + i) : y;
 #pragma GCC unroll 4
             for (c = 0; c < nk; c++) {
                 p1[c][a] = FG_FMADD(ev[c], y, p1[c][a]);
-                p2[c][a] = FG_FMADD(ev[c], y2, p2[c][a]);
+                if (two)
+                    p2[c][a] = FG_FMADD(ev[c], y2, p2[c][a]);
             }
         }
     }
@@ -296,21 +299,33 @@ FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_kf)(
 #pragma GCC unroll 4
         for (a = 0; a < fb; a++) {
             s1[c * d + a0 + a] = FG_HSUM(p1[c][a]);
-            s2[c * d + a0 + a] = FG_HSUM(p2[c][a]);
+            if (two)
+                s2[c * d + a0 + a] = FG_HSUM(p2[c][a]);
         }
 }
 
 /* fg_moments (see the portable loop): whole blocks of FG_MOMENTS_FB
  * features, then one at a time. */
-FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_k)(
-    int nk, const FG_T *const *e, const FG_T *Y, const FG_T *Y2, ptrdiff_t ld,
+FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_k2)(
+    int nk, int two, const FG_T *const *e, const FG_T *Y, const FG_T *Y2, ptrdiff_t ld,
     ptrdiff_t Cp, int d, double *s1, double *s2)
 {
     int a0 = 0;
     for (; a0 + FG_MOMENTS_FB <= d; a0 += FG_MOMENTS_FB)
-        FG_NAME(fg_moments_simd_kf)(nk, FG_MOMENTS_FB, a0, e, Y, Y2, ld, Cp, d, s1, s2);
+        FG_NAME(fg_moments_simd_kf)(nk, FG_MOMENTS_FB, two, a0, e, Y, Y2, ld, Cp, d,
+                                    s1, s2);
     for (; a0 < d; a0++)
-        FG_NAME(fg_moments_simd_kf)(nk, 1, a0, e, Y, Y2, ld, Cp, d, s1, s2);
+        FG_NAME(fg_moments_simd_kf)(nk, 1, two, a0, e, Y, Y2, ld, Cp, d, s1, s2);
+}
+
+FG_ALWAYS_INLINE void FG_NAME(fg_moments_simd_k)(
+    int nk, const FG_T *const *e, const FG_T *Y, const FG_T *Y2, ptrdiff_t ld,
+    ptrdiff_t Cp, int d, double *s1, double *s2)
+{
+    if (Y2 != NULL)
+        FG_NAME(fg_moments_simd_k2)(nk, 1, e, Y, Y2, ld, Cp, d, s1, s2);
+    else
+        FG_NAME(fg_moments_simd_k2)(nk, 0, e, Y, Y2, ld, Cp, d, s1, s2);
 }
 
 /* fg_scatter_lower, triangle part: rows a and dim-1-a of the triangle of
