@@ -177,13 +177,19 @@ cdef inline void _full_statistics(
     double sums."""
     cdef Py_ssize_t i, a, nz = 0
     cdef double s1[SMALL_D]
+    cdef const copy_t* ep[1]
     if d >= GATHER_MIN_FEATURES:
         for i in range(C):
             nz += e[i] != 0.0
     # Gathering pays from GATHER_MIN_FEATURES on (see tuning.h).
     if 2 * nz > C or d < GATHER_MIN_FEATURES:
+        ep[0] = e
+        if copy_t is float:
+            fg_moments_f(1, ep, XT, NULL, ld, Cp, <int> d, s1, NULL)
+        else:
+            fg_moments(1, ep, XT, NULL, ld, Cp, <int> d, s1, NULL)
         for a in range(d):
-            accS1[a] += _lanes(LANE_DOT, e, XT + a * ld, 0.0, C)
+            accS1[a] += s1[a]
         for a in range(d):
             for i in range(Cp):
                 Dm[a * ld + i] = XT[a * ld + i] - m[a]
