@@ -112,6 +112,8 @@ TARGET_FLOOR = 1.5  # fastgmm time / arithmetic floor, 'full' and 'diag'
 TARGET_FLOOR_CASES = ("lowd-o", "mid-o", "highd-o", "diag-o")
 TARGET_F32 = 1.6  # float64 / float32 time per iteration, d >= 16
 TARGET_E2E = {"mid-o": 30.0, "diag-o": 12.0}  # default fit, scikit-learn / fastgmm
+# Mean lower bounds (per-sample log-likelihood) this close count as equal.
+LB_ROUNDING = 1e-8
 TARGET_MEMORY = 0.10  # fastgmm's extra peak memory / input, as in the blobs suite
 QUICK_DIVISOR = 20
 
@@ -1233,9 +1235,11 @@ def targets_table(results, peaks):
             continue
         s = e2e_summary(r)
         d = s["fastgmm"]["lower_bound"] - s["sklearn"]["lower_bound"]
+        # same model up to rounding (digits: ~1e-10) is "at least as good"
         rows.append([f"mean final lower_bound_ over {s['fastgmm']['runs']} "
-                     "random_states, fastgmm - sklearn", case_label(r), ">= 0",
-                     f"{d:+.2e}", _met(d >= 0.0)])
+                     "random_states, fastgmm - sklearn", case_label(r),
+                     f">= 0 (-{LB_ROUNDING:g} for rounding)", f"{d:+.2e}",
+                     _met(d >= -LB_ROUNDING)])
     for r in results:
         if "mem" in r and r["kind"] == "overlap":
             _, ok, frac = _memory_verdicts(r)
