@@ -332,6 +332,125 @@ cdef inline void _miss_accumulate_diag(
                 S2[k * d + j] += w * (dv * dv + (1.0 - om[j]) * vk)
 
 
+# The parameter planes of _miss_chunk_diag, each (K, d).
+cdef enum:
+    _MD_DELTA = 0       # mu_k - c
+    _MD_SCALE = 1       # precision factors p_kj
+    _MD_CONST = 2       # log(2 pi) - 2 log p_kj
+    _MD_CENTRE = 3      # the pass's centres of S2 minus c
+    _MD_VAR = 4         # variances 1 / p_kj^2
+    _MD_PLANES = 5
+
+
+cdef double _miss_chunk_diag(
+    const floating* X,          # IN (C, d) rows, NaN where missing
+    const floating* sw,         # IN (C,) or NULL
+    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
+    const double* par,          # IN (5, K, d) _miss_diag_params
+    const double* lw,           # IN (K,) log w_k
+    const double* center,       # IN (d,) the mixture mean c
+    double* T,                  # scratch (_tile_scratch(K, d, FEATURE_LD))
+    double* accN,               # IN/OUT (K,)
+    double* accS1,              # IN/OUT (K, d)
+    double* accS2,              # IN/OUT (K, d) about the pass's centres
+) noexcept nogil:
+    """'diag'/'spherical' statistics of a chunk of incomplete rows (d <=
+    WIDE_D), component-major as the complete rows' ``_small_estep``: the
+    chunk feature-major as y = x - c with its gaps as 0 and the observed
+    mask o; the log-densities of the observed coordinates through
+    ``fg_tile_qdiag_masked``; the moments sum r o y, sum r o y^2 and
+    sum r o through ``fg_moments``; then, per component, with N its
+    chunk sum of r, delta = mu_k - c and g = (centre of S2) - c,
+
+        S1 += sum r o y + delta (N - sum r o) + N c
+        S2 += sum r o (y - g)^2 + ((delta - g)^2 + sigma^2) (N - sum r o)
+
+    (x_m's conditional mean is mu_m and its variance sigma_m^2).  Returns
+    sum_i s_i log p(x_io)."""
+    cdef Py_ssize_t i, k, a, l, k0, nk, g
+    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
+    cdef Py_ssize_t ld = FEATURE_LD
+    cdef Py_ssize_t Kd = K * d
+    cdef TileScratch L = _tile_scratch(K, d, ld)
+    cdef double* Y = T + L.xt
+    cdef double* E = T + L.e
+    cdef double* mx = T + L.mx
+    cdef double* tot = T + L.tot
+    cdef double* O = T + L.dm
+    cdef double* Y2 = T + L.w
+    cdef double m1[QDIAG_KB * WIDE_D]
+    cdef double m2[QDIAG_KB * WIDE_D]
+    cdef double mo[QDIAG_KB * WIDE_D]
+    cdef const double* ep[QDIAG_KB]
+    cdef double v, ll, nck, dm, dc, nmiss
+    for i in range(C):
+        for l in range(d):
+            v = X[i * d + l]
+            if v == v:
+                Y[l * ld + i] = v - center[l]
+                O[l * ld + i] = 1.0
+            else:
+                Y[l * ld + i] = 0.0
+                O[l * ld + i] = 0.0
+    for l in range(d):
+        for i in range(C, Cp):
+            Y[l * ld + i] = 0.0
+            O[l * ld + i] = 0.0
+    k0 = 0
+    while k0 < K:
+        nk = min(<Py_ssize_t> QDIAG_KB, K - k0)
+        fg_tile_qdiag_masked(<int> nk, Y, O, ld, par + _MD_SCALE * Kd + k0 * d,
+                             par + _MD_DELTA * Kd + k0 * d, par + _MD_CONST * Kd + k0 * d,
+                             Cp, <int> d, lw + k0, E + k0 * CHUNK_SIZE, CHUNK_SIZE)
+        k0 += nk
+    ll = _chunk_responsibilities(E, mx, tot, sw, C, Cp, K, accN)
+    for a in range(d):
+        for i in range(Cp):
+            Y2[a * ld + i] = Y[a * ld + i] * Y[a * ld + i]
+    k0 = 0
+    while k0 < K:
+        nk = min(<Py_ssize_t> QDIAG_KB, K - k0)
+        for g in range(nk):
+            ep[g] = E + (k0 + g) * CHUNK_SIZE
+        fg_moments(<int> nk, ep, Y, Y2, ld, Cp, <int> d, m1, m2)
+        fg_moments(<int> nk, ep, O, NULL, ld, Cp, <int> d, mo, NULL)
+        for g in range(nk):
+            k = k0 + g
+            nck = _lanes(LANE_SUM, ep[g], <double*> NULL, 0.0, C)
+            for a in range(d):
+                dm = par[_MD_DELTA * Kd + k * d + a]
+                dc = par[_MD_CENTRE * Kd + k * d + a]
+                nmiss = nck - mo[g * d + a]
+                accS1[k * d + a] += (m1[g * d + a] + dm * nmiss) + nck * center[a]
+                accS2[k * d + a] += ((m2[g * d + a] - 2.0 * dc * m1[g * d + a])
+                                     + dc * dc * mo[g * d + a]) \
+                    + ((dm - dc) * (dm - dc) + par[_MD_VAR * Kd + k * d + a]) * nmiss
+        k0 += nk
+    return ll
+
+
+cdef void _miss_diag_params(
+    int cov_type, Py_ssize_t K, Py_ssize_t d,
+    const double* means,        # IN (K, d)
+    const double* U,            # IN diag (K, d) / spherical (K,) precision factors
+    const double* centers,      # IN (K, d) centres of S2
+    const double* center,       # IN (d,) c
+    double* par,                # OUT (_MD_PLANES, K, d)
+) noexcept nogil:
+    """The parameter planes of ``_miss_chunk_diag`` ('spherical' factors
+    repeated along the features)."""
+    cdef Py_ssize_t k, a, Kd = K * d
+    cdef double p
+    for k in range(K):
+        for a in range(d):
+            p = U[k * d + a] if cov_type == COV_DIAG else U[k]
+            par[_MD_DELTA * Kd + k * d + a] = means[k * d + a] - center[a]
+            par[_MD_SCALE * Kd + k * d + a] = p
+            par[_MD_CONST * Kd + k * d + a] = _LOG_2PI - 2.0 * log(p)
+            par[_MD_CENTRE * Kd + k * d + a] = centers[k * d + a] - center[a]
+            par[_MD_VAR * Kd + k * d + a] = 1.0 / (p * p)
+
+
 cdef int _miss_chunk_matrix(
     int cov_type, const floating* X, const floating* sw, Py_ssize_t C,
     Py_ssize_t d, Py_ssize_t K,
@@ -597,6 +716,23 @@ def em_missing_statistics(
     cdef double* ds
     cdef int* ints
     cdef double* blk
+    # 'diag'/'spherical' up to WIDE_D features: whole chunks through the
+    # component-major tiles (_miss_chunk_diag) instead of row by row
+    cdef bint tiles = not matrix and d <= WIDE_D
+    cdef Py_ssize_t tsize = _tile_scratch(K, d, FEATURE_LD).size if tiles else 0
+    cdef double* par = NULL
+    cdef double* tscr = NULL
+    if tiles:
+        par = <double*> malloc(_MD_PLANES * K * d * sizeof(double))
+        tscr = <double*> malloc(n_threads * tsize * sizeof(double))
+        if par == NULL or tscr == NULL:
+            free(par)
+            free(tscr)
+            free(acc)
+            free(dscr)
+            free(iscr)
+            raise MemoryError("fastgmm: could not allocate missing-value EM buffers")
+        _miss_diag_params(cov_type, K, d, mp, up, cp, ccp, par)
     cdef double lse, s
     with nogil:
         for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
@@ -608,6 +744,13 @@ def em_missing_statistics(
             c1 = stripe_stop(b, n_chunks, n_blocks, n_chunks)
             for c in range(c0, c1):
                 i1 = min((c + 1) * CHUNK_SIZE, n)
+                if tiles:
+                    blk[0] += _miss_chunk_diag(
+                        Xp + c * CHUNK_SIZE * d,
+                        swp + c * CHUNK_SIZE if swp != NULL else NULL,
+                        i1 - c * CHUNK_SIZE, d, K, par, lwp, ccp, tscr + tid * tsize,
+                        blk + 1, blk + 1 + K, blk + 1 + K + K * d)
+                    continue
                 if matrix:
                     if _miss_chunk_matrix(
                             cov_type, Xp + c * CHUNK_SIZE * d,
@@ -632,6 +775,8 @@ def em_missing_statistics(
                     _miss_accumulate_diag(cov_type, s, d, K, mp,
                                           ap + (K * d if cov_type == COV_DIAG else K),
                                           cp, ds + sc.logp, ds + sc.y, ds + sc.t, blk)
+    free(par)
+    free(tscr)
     free(dscr)
     free(iscr)
     try:

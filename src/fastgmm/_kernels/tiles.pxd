@@ -14,6 +14,10 @@ cdef extern from "_kernels/tiles.h" nogil:
                        const double* P, const double* m, Py_ssize_t Cp, int d,
                        const double* lnk, const double* scale, double* e,
                        Py_ssize_t lde)
+    void fg_tile_qdiag_masked(int nk, const double* A, const double* O, Py_ssize_t ld,
+                              const double* P, const double* m, const double* L,
+                              Py_ssize_t Cp, int d, const double* lnk, double* e,
+                              Py_ssize_t lde)
     void fg_moments(int nk, const double* const* e, const double* Y, const double* Y2,
                     Py_ssize_t ld, Py_ssize_t Cp, int d, double* s1, double* s2)
     void fg_scatter_lower(const double* e, const double* D, Py_ssize_t ld,

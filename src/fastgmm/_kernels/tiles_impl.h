@@ -71,6 +71,35 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_generic_k)(
     }
 }
 
+/* fg_tile_qdiag_masked for nk <= FG_QDIAG_KB components (rows with
+ * missing coordinates, 'diag'/'spherical'): with the observed mask O
+ * (1 or 0, feature-major as A, whose missing entries hold any finite value)
+ *   e[c lde + i] = lnk[c] - 1/2 sum_j O_ji (((A_ji - m_cj) p_cj)^2 + L_cj),
+ * component c's centre, scales and per-coordinate constants at m + c d,
+ * P + c d and L + c d; sums over j in increasing order. */
+FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_masked_generic_k)(
+    int nk, const FG_T *A, const FG_T *O, ptrdiff_t ld, const FG_T *P, const FG_T *m,
+    const FG_T *L, ptrdiff_t Cp, int d, const FG_T *lnk, FG_T *e, ptrdiff_t lde)
+{
+    FG_T qv[FG_QDIAG_KB][FG_GENERIC_TILE];
+    int j, c, ii;
+    ptrdiff_t i0;
+    for (i0 = 0; i0 < Cp; i0 += FG_GENERIC_TILE) {
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                qv[c][ii] = 0;
+        for (j = 0; j < d; j++)
+            for (c = 0; c < nk; c++)
+                for (ii = 0; ii < FG_GENERIC_TILE; ii++) {
+                    FG_T t = (A[j * ld + i0 + ii] - m[c * d + j]) * P[c * d + j];
+                    qv[c][ii] = qv[c][ii] + O[j * ld + i0 + ii] * (t * t + L[c * d + j]);
+                }
+        for (c = 0; c < nk; c++)
+            for (ii = 0; ii < FG_GENERIC_TILE; ii++)
+                e[c * lde + i0 + ii] = lnk[c] - (FG_T) 0.5 * qv[c][ii];
+    }
+}
+
 /* fg_moments for nk <= FG_QDIAG_KB weight rows e[c] (Cp entries, 0 on
  * padding rows): for every feature a < d
  *   s1[c d + a] = sum_i e[c][i] Y[a ld + i],  s2[c d + a] = sum_i e[c][i] Y2[a ld + i],
@@ -257,6 +286,34 @@ FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_simd_k)(
         for (c = 0; c < nk; c++)
             FG_STORE(e + c * lde + i, FG_SUB(FG_SET1(lnk[c]), FG_MUL(
                 FG_MUL(half, q[c]), FG_SET1(scale[c]))));
+    }
+}
+
+/* fg_tile_qdiag_masked (see the portable loop): FG_VL rows per register. */
+FG_ALWAYS_INLINE void FG_NAME(fg_tile_qdiag_masked_simd_k)(
+    int nk, const FG_T *A, const FG_T *O, ptrdiff_t ld, const FG_T *P, const FG_T *m,
+    const FG_T *L, ptrdiff_t Cp, int d, const FG_T *lnk, FG_T *e, ptrdiff_t lde)
+{
+    const FG_V half = FG_SET1((FG_T) 0.5);
+    int j, c;
+    ptrdiff_t i;
+    for (i = 0; i < Cp; i += FG_VL) {
+        FG_V q[FG_QDIAG_KB];
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            q[c] = FG_ZERO();
+        for (j = 0; j < d; j++) {
+            const FG_V x = FG_LOAD(A + j * ld + i);
+            const FG_V o = FG_LOAD(O + j * ld + i);
+#pragma GCC unroll 4
+            for (c = 0; c < nk; c++) {
+                FG_V t = FG_MUL(FG_SUB(x, FG_SET1(m[c * d + j])), FG_SET1(P[c * d + j]));
+                q[c] = FG_FMADD(o, FG_FMADD(t, t, FG_SET1(L[c * d + j])), q[c]);
+            }
+        }
+#pragma GCC unroll 4
+        for (c = 0; c < nk; c++)
+            FG_STORE(e + c * lde + i, FG_SUB(FG_SET1(lnk[c]), FG_MUL(half, q[c])));
     }
 }
 
@@ -450,12 +507,14 @@ FG_ALWAYS_INLINE void FG_NAME(fg_scatter_rows_simd_d)(const FG_T *G, ptrdiff_t l
 #define FG_TILE_Q_D FG_NAME(fg_tile_q_simd_d)
 #define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_simd_k)
 #define FG_MOMENTS_K FG_NAME(fg_moments_simd_k)
+#define FG_TILE_QDIAG_MASKED_K FG_NAME(fg_tile_qdiag_masked_simd_k)
 #define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_simd_d)
 #define FG_SCATTER_ROWS_D FG_NAME(fg_scatter_rows_simd_d)
 #else
 #define FG_TILE_Q_D FG_NAME(fg_tile_q_generic_d)
 #define FG_TILE_QDIAG_K FG_NAME(fg_tile_qdiag_generic_k)
 #define FG_MOMENTS_K FG_NAME(fg_moments_generic_k)
+#define FG_TILE_QDIAG_MASKED_K FG_NAME(fg_tile_qdiag_masked_generic_k)
 #define FG_SCATTER_LOWER_D FG_NAME(fg_scatter_lower_generic_d)
 #define FG_SCATTER_ROWS_D FG_NAME(fg_scatter_rows_generic_d)
 #endif
@@ -497,6 +556,20 @@ static void FG_NAME(fg_tile_qdiag)(int mode, int nk, const FG_T *A, ptrdiff_t ld
     case 2: FG_TILE_QDIAG_K(mode, 2, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
     case 3: FG_TILE_QDIAG_K(mode, 3, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
     default: FG_TILE_QDIAG_K(mode, 4, A, ld, P, m, Cp, d, lnk, scale, e, lde); break;
+    }
+}
+
+/* fg_tile_qdiag_masked, 1 <= nk <= FG_QDIAG_KB components. */
+static void FG_NAME(fg_tile_qdiag_masked)(int nk, const FG_T *A, const FG_T *O,
+                                          ptrdiff_t ld, const FG_T *P, const FG_T *m,
+                                          const FG_T *L, ptrdiff_t Cp, int d,
+                                          const FG_T *lnk, FG_T *e, ptrdiff_t lde)
+{
+    switch (nk) {
+    case 1: FG_TILE_QDIAG_MASKED_K(1, A, O, ld, P, m, L, Cp, d, lnk, e, lde); break;
+    case 2: FG_TILE_QDIAG_MASKED_K(2, A, O, ld, P, m, L, Cp, d, lnk, e, lde); break;
+    case 3: FG_TILE_QDIAG_MASKED_K(3, A, O, ld, P, m, L, Cp, d, lnk, e, lde); break;
+    default: FG_TILE_QDIAG_MASKED_K(4, A, O, ld, P, m, L, Cp, d, lnk, e, lde); break;
     }
 }
 
@@ -564,6 +637,7 @@ static void FG_NAME(fg_scatter_rows)(const FG_T *G, ptrdiff_t ldg, const FG_T *r
 #undef FG_TILE_Q_D
 #undef FG_TILE_QDIAG_K
 #undef FG_MOMENTS_K
+#undef FG_TILE_QDIAG_MASKED_K
 #undef FG_SCATTER_LOWER_D
 #undef FG_SCATTER_ROWS_D
 /* the includer's parameters, so the next instantiation can set its own */
