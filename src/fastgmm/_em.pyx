@@ -52,7 +52,8 @@ from ._kernels.tuning cimport (SIMD_NAME, HAVE_FMA, CHUNK_SIZE, FEATURE_LD,
                                EM_BLOCK_BUDGET_FRACTION, EM_MIN_BLOCKS, SMALL_D,
                                WIDE_D, ROW_TILE, GATHER_MIN_FEATURES,
                                GEMM_BLOCK_ELEMS, TRMM_MIN_FEATURES, LANES,
-                               BLAS_MIN_FEATURES as _BLAS_MIN_FEATURES, QDIAG_KB)
+                               BLAS_MIN_FEATURES as _BLAS_MIN_FEATURES, QDIAG_KB,
+                               MOMENTS_MAX_SHIFT2, MOMENTS_MAX_SHIFT2_F)
 
 include "_kernels/em_layout.pxi"
 include "_kernels/estep_tiles.pxi"

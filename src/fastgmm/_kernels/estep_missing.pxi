@@ -451,6 +451,19 @@ cdef void _miss_diag_params(
             par[_MD_VAR * Kd + k * d + a] = 1.0 / (p * p)
 
 
+cdef bint _miss_diag_far(const double* par, Py_ssize_t K, Py_ssize_t d) noexcept nogil:
+    """Whether some component's mean or centre is too far from c, in its own
+    standard deviations, for ``_miss_chunk_diag``'s shifted moments (as the
+    complete rows' ``_far_from_centre``)."""
+    cdef Py_ssize_t j, Kd = K * d
+    cdef double p, t, worst = 0.0
+    for j in range(Kd):
+        p = par[_MD_SCALE * Kd + j]
+        t = max(abs(par[_MD_DELTA * Kd + j]), abs(par[_MD_CENTRE * Kd + j])) * p
+        worst = max(worst, t * t)
+    return worst > MOMENTS_MAX_SHIFT2
+
+
 cdef int _miss_chunk_matrix(
     int cov_type, const floating* X, const floating* sw, Py_ssize_t C,
     Py_ssize_t d, Py_ssize_t K,
@@ -718,12 +731,21 @@ def em_missing_statistics(
     cdef double* blk
     # 'diag'/'spherical' up to WIDE_D features: whole chunks through the
     # component-major tiles (_miss_chunk_diag) instead of row by row
+    # (unless a component is too far from the centre for their shifted
+    # moments: _miss_diag_far)
     cdef bint tiles = not matrix and d <= WIDE_D
-    cdef Py_ssize_t tsize = _tile_scratch(K, d, FEATURE_LD).size if tiles else 0
+    cdef Py_ssize_t tsize = _tile_scratch(K, d, FEATURE_LD).size
     cdef double* par = NULL
     cdef double* tscr = NULL
     if tiles:
         par = <double*> malloc(_MD_PLANES * K * d * sizeof(double))
+        if par != NULL:
+            _miss_diag_params(cov_type, K, d, mp, up, cp, ccp, par)
+            if _miss_diag_far(par, K, d):
+                free(par)
+                par = NULL
+                tiles = False
+    if tiles:
         tscr = <double*> malloc(n_threads * tsize * sizeof(double))
         if par == NULL or tscr == NULL:
             free(par)
@@ -732,7 +754,6 @@ def em_missing_statistics(
             free(dscr)
             free(iscr)
             raise MemoryError("fastgmm: could not allocate missing-value EM buffers")
-        _miss_diag_params(cov_type, K, d, mp, up, cp, ccp, par)
     cdef double lse, s
     with nogil:
         for b in prange(n_blocks, schedule='dynamic', num_threads=n_threads):

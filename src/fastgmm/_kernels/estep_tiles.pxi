@@ -67,11 +67,10 @@ cdef void _small_logp(
     const floating* prec,       # IN full (K, d, d) upper P_k | tied (d, d) | diag (K, d)
                                 #    | sph. (K,)
     const floating* shifted,    # IN tied: (K, d) (mu_k - c) P
-    const floating* center,     # IN (d,) centre c (tied: of the scatter; diag/sph.:
-                                #    of the copy)
+    const floating* center,     # IN (d,) tied: the centre c of y
     const double* log_norm,     # IN (K,)
     copy_t* T,                  # scratch (_tile_scratch(K, d, _copy_ld(T))); OUT at
-                                #   .xt x^T (diag/sph.: (x - c)^T), at .e the log-densities
+                                #   .xt x^T, at .e the log-densities
 ) noexcept nogil:
     """Weighted log-densities of a chunk, component-major (full and tied:
     d <= SMALL_D; diag and spherical: d <= WIDE_D), in the copy's precision
@@ -81,10 +80,10 @@ cdef void _small_logp(
     compiler vectorises across rows: x^T (d x C), then per component the
     log-density E_ki = log w_k + log N(x_i | mu_k, Sigma_k) (full: q_i =
     ||(x_i - mu_k) P_k||^2; tied: ||y_i - s_k||^2 with y = (x - c) P computed
-    once per row, s_k = (mu_k - c) P; diag: sum_j ((y_ij - (mu_kj - c_j))
-    p_kj)^2 with y = x - c; spherical: p_k^2 ||y_i - (mu_k - c)||^2).  Rows
-    C..Cp (Cp: C rounded up to ROW_TILE) are zero padding: computed, never
-    used.
+    once per row, s_k = (mu_k - c) P; diag: sum_j ((x_ij - mu_kj) p_kj)^2;
+    spherical: p_k^2 ||x_i - mu_k||^2: x - mu_k is exact where |x| >>
+    spread).  Rows C..Cp (Cp: C rounded up to ROW_TILE) are zero padding:
+    computed, never used.
     """
     cdef Py_ssize_t i, j, k, l, k0, c, nk
     cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
@@ -98,15 +97,8 @@ cdef void _small_logp(
     cdef copy_t* E = T + L.e
     cdef copy_t* Dm = T + L.dm                      # centres and scales of fg_tile_qdiag
     cdef copy_t* W = T + L.w                        # tied: y
-    cdef bint centred = cov_type == COV_DIAG or cov_type == COV_SPHERICAL
 
     transpose_chunk(X, C, Cp, d, XT, ld)
-    if centred:
-        # about the mixture's centre: _small_estep's moments are taken
-        # about it, and the differences below stay small
-        for l in range(d):
-            for i in range(C):
-                XT[l * ld + i] = XT[l * ld + i] - <copy_t> center[l]
     if cov_type == COV_TIED:
         # y = (x - c) P once per row: the components differ by a shift only.
         for l in range(d):
@@ -144,7 +136,7 @@ cdef void _small_logp(
                 if cov_type == COV_TIED:
                     Dm[c * d + l] = shifted[k * d + l]
                 else:
-                    Dm[c * d + l] = <copy_t> means[k * d + l] - <copy_t> center[l]
+                    Dm[c * d + l] = means[k * d + l]
                 if cov_type == COV_DIAG:
                     Dm[(QDIAG_KB + c) * d + l] = prec[k * d + l]
         if copy_t is float:
@@ -176,6 +168,7 @@ cdef inline void _full_statistics(
     component-major E-step (d <= SMALL_D), in the copy's precision with
     double sums."""
     cdef Py_ssize_t i, a, nz = 0
+    cdef double nk
     cdef double s1[SMALL_D]
     cdef const copy_t* ep[1]
     if d >= GATHER_MIN_FEATURES:
@@ -183,16 +176,19 @@ cdef inline void _full_statistics(
             nz += e[i] != 0.0
     # Gathering pays from GATHER_MIN_FEATURES on (see tuning.h).
     if 2 * nz > C or d < GATHER_MIN_FEATURES:
-        ep[0] = e
-        if copy_t is float:
-            fg_moments_f(1, ep, XT, NULL, ld, Cp, <int> d, s1, NULL)
-        else:
-            fg_moments(1, ep, XT, NULL, ld, Cp, <int> d, s1, NULL)
-        for a in range(d):
-            accS1[a] += s1[a]
         for a in range(d):
             for i in range(Cp):
                 Dm[a * ld + i] = XT[a * ld + i] - m[a]
+        # sum r x = sum r (x - m) + N m: about m, a float sum keeps the
+        # digits a large offset would take
+        ep[0] = e
+        if copy_t is float:
+            fg_moments_f(1, ep, Dm, NULL, ld, Cp, <int> d, s1, NULL)
+        else:
+            fg_moments(1, ep, Dm, NULL, ld, Cp, <int> d, s1, NULL)
+        nk = _lanes(LANE_SUM, e, <copy_t*> NULL, 0.0, C)
+        for a in range(d):
+            accS1[a] += s1[a] + nk * <double> m[a]
         if copy_t is float:
             fg_scatter_lower_f(e, Dm, ld, Cp, <int> d, accS2)
         else:
@@ -279,6 +275,25 @@ cdef inline double _chunk_responsibilities(
 
 
 
+cdef inline bint _far_from_centre(
+    int cov_type,
+    const floating* means,      # IN (K, d)
+    const floating* prec,       # IN diag (K, d) / spherical (K,) precision factors
+    const floating* center,     # IN (d,) c
+    Py_ssize_t k, Py_ssize_t d, bint single,
+) noexcept nogil:
+    """Whether component k's mean is too far from c, in its own standard
+    deviations, for ``_dense_moments`` in this precision (``single``: float
+    copies): max_a ((m_ka - c_a) p_ka)^2 > MOMENTS_MAX_SHIFT2(_F)."""
+    cdef Py_ssize_t a
+    cdef double t, worst = 0.0
+    for a in range(d):
+        t = (<double> means[k * d + a] - <double> center[a]) * \
+            <double> (prec[k * d + a] if cov_type == COV_DIAG else prec[k])
+        worst = max(worst, t * t)
+    return worst > (MOMENTS_MAX_SHIFT2_F if single else MOMENTS_MAX_SHIFT2)
+
+
 cdef inline void _dense_moments(
     int ng,
     const copy_t** ep,          # IN (ng,) the groups' s_i r_ik rows (Cp entries)
@@ -297,9 +312,9 @@ cdef inline void _dense_moments(
     then moved to x and to m_k in double, per chunk: with N the chunk's
     sum_i r_ik and delta = m_k - c,
     sum r x = sum r y + N c and sum r (x - m)^2 = sum r y^2 - 2 delta sum r y
-    + N delta^2.  c is the mixture's mean, so delta is at most the spread
-    of the means: the cancellation costs what that spread over a
-    component's width costs, never the data's offset."""
+    + N delta^2.  c is the mixture's mean, so the data's offset cancels
+    first; the shift costs ~eps (delta / sigma)^2 of the variance, which
+    ``_far_from_centre`` bounds (the caller sums the others exactly)."""
     cdef Py_ssize_t g, k, a
     cdef double nck, dm
     if copy_t is float:
@@ -365,7 +380,7 @@ cdef double _small_estep(
     cdef copy_t* mx = T + L.mx
     cdef copy_t* tot = T + L.tot
     cdef copy_t* Dm = T + L.dm
-    cdef copy_t* Y2 = T + L.w                   # diag/sph.: (x - c)^2
+    cdef copy_t* Y2 = T + L.w                   # diag/sph.: (x - c)^2 (Dm: x - c)
     cdef copy_t* e
 
     _small_logp(cov_type, X, C, d, K, means, prec, shifted, center, log_norm, T)
@@ -389,9 +404,12 @@ cdef double _small_estep(
             nz = 0
             for i in range(C):
                 nz += e[i] != 0.0
-            if 2 * nz <= C:
-                # Mostly exact zeros (separated clusters): row by row over
-                # the other rows, each a vector over features (row-major X).
+            if 2 * nz <= C or _far_from_centre(cov_type, means, prec, center, k, d,
+                                               copy_t is float):
+                # Mostly exact zeros (separated clusters), or a component
+                # too far from c for _dense_moments' shift: exactly about
+                # m_k, row by row over the nonzero rows, each a vector
+                # over features (row-major X).
                 # (local sums: they cannot alias X, so the loops vectorise)
                 for a in range(d):
                     s1[a] = 0.0
@@ -408,15 +426,20 @@ cdef double _small_estep(
                     accS2[k * d + a] += s2[a]
                 continue
             if not squared:
+                # y = x - c (Dm: its centres are used) and y^2, once
                 for a in range(d):
-                    for i in range(Cp):
-                        Y2[a * ld + i] = XT[a * ld + i] * XT[a * ld + i]
+                    for i in range(C):
+                        Dm[a * ld + i] = XT[a * ld + i] - <copy_t> center[a]
+                        Y2[a * ld + i] = Dm[a * ld + i] * Dm[a * ld + i]
+                    for i in range(C, Cp):
+                        Dm[a * ld + i] = 0.0
+                        Y2[a * ld + i] = 0.0
                 squared = True
             ep[ng] = e
             idx[ng] = k
             ng += 1
             if ng == QDIAG_KB:
-                _dense_moments(<int> ng, ep, idx, XT, Y2, ld, C, Cp, d, means, center,
+                _dense_moments(<int> ng, ep, idx, Dm, Y2, ld, C, Cp, d, means, center,
                                m1, m2, accS1, accS2)
                 ng = 0
             continue
@@ -427,20 +450,23 @@ cdef double _small_estep(
                              T + L.w, mx, accS1 + k * d,
                              accS2 + k * _tri(d))
             continue
-        # tied: the first moments, QDIAG_KB components a pass
+        # tied: the first moments about c (Dm, the scatter's centred copy:
+        # a float sum of raw x would lose the digits a large offset
+        # leaves), QDIAG_KB components a pass, moved back by N c in double
         ep[ng] = e
         ng += 1
         if ng == QDIAG_KB or k == K - 1:
             if copy_t is float:
-                fg_moments_f(<int> ng, ep, XT, NULL, ld, Cp, <int> d, m1, m2)
+                fg_moments_f(<int> ng, ep, Dm, NULL, ld, Cp, <int> d, m1, m2)
             else:
-                fg_moments(<int> ng, ep, XT, NULL, ld, Cp, <int> d, m1, m2)
+                fg_moments(<int> ng, ep, Dm, NULL, ld, Cp, <int> d, m1, m2)
             for i in range(ng):
+                t = _lanes(LANE_SUM, ep[i], <copy_t*> NULL, 0.0, C)
                 for a in range(d):
-                    accS1[(k + 1 - ng + i) * d + a] += m1[i * d + a]
+                    accS1[(k + 1 - ng + i) * d + a] += m1[i * d + a] + t * <double> mk[a]
             ng = 0
     if ng > 0:
-        _dense_moments(<int> ng, ep, idx, XT, Y2, ld, C, Cp, d, means, center,
+        _dense_moments(<int> ng, ep, idx, Dm, Y2, ld, C, Cp, d, means, center,
                        m1, m2, accS1, accS2)
     return ll
 

@@ -81,6 +81,14 @@
 /* Components per fg_tile_qdiag call, at most (each load of a feature row
  * then serves all of them). */
 #define FG_QDIAG_KB 4
+/* diag/spherical components with dense responsibilities take their
+ * second moments about the mixture mean c (fg_moments) and move them to
+ * their own mean m_k per chunk, which costs ~eps * (m_k - c)^2 / sigma^2 of
+ * the variance: components where that ratio (largest over the features)
+ * exceeds this bound, in the copy's precision, are summed exactly about
+ * m_k row by row instead (a cluster far from the rest). */
+#define FG_MOMENTS_MAX_SHIFT2 65536.0
+#define FG_MOMENTS_MAX_SHIFT2_F 32.0
 /* Features per register tile of fg_moments (its 2 * FG_QDIAG_KB *
  * FG_MOMENTS_FB accumulators plus FG_QDIAG_KB weight vectors must fit the
  * vector registers: 32 with AVX-512, 16 with AVX2). */

@@ -25,6 +25,9 @@ cdef extern from "_kernels/tuning.h" nogil:
         BLAS_MIN_FEATURES "FG_BLAS_MIN_FEATURES"
         # register tiles
         QDIAG_KB "FG_QDIAG_KB"
+    const double MOMENTS_MAX_SHIFT2 "FG_MOMENTS_MAX_SHIFT2"
+    const double MOMENTS_MAX_SHIFT2_F "FG_MOMENTS_MAX_SHIFT2_F"
+    enum:
         # k-means
         KMEANS_BLOCK_BUDGET_BYTES "FG_KMEANS_BLOCK_BUDGET_BYTES"
         # input validation
