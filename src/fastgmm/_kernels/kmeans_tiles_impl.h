@@ -2,7 +2,8 @@
  * type.  The includer defines FG_T and FG_NAME(x) and, when FG_SIMD_LEVEL >
  * 0, the vector FG_V of FG_VL elements with FG_LOAD, FG_STORE, FG_SET1,
  * FG_ZERO, FG_SUB, FG_FMADD and FG_LT_MOVE(q, mn, best, kv) (where q < mn:
- * mn = q, best = kv).  All of them are undefined at the end of this file.
+ * mn = q, best = kv), and may define FG_KM_TRANSPOSE, a register transpose
+ * of FG_KM_TB x FG_KM_TB blocks (FG_KM_TB divides the tile's rows).  All of them are undefined at the end of this file.
  *
  * Centre indices travel as FG_T (exact below 2^24 centres for float). */
 
@@ -150,9 +151,18 @@ static void FG_NAME(fg_km_chunk)(const FG_T *FG_KM_RESTRICT X, ptrdiff_t C, int 
     for (i0 = 0; i0 < C; i0 += FG_KM_R) {
         n = C - i0 < FG_KM_R ? C - i0 : FG_KM_R;
         /* the tile feature-major; padding rows 0 */
+        j = 0;
+#ifdef FG_KM_TRANSPOSE
+        if (n == FG_KM_R) {
+            for (; j + FG_KM_TB <= d; j += FG_KM_TB)
+                for (ii = 0; ii < FG_KM_R; ii += FG_KM_TB)
+                    FG_KM_TRANSPOSE(X + (i0 + ii) * d + j, d, XT + j * FG_KM_R + ii,
+                                    FG_KM_R);
+        }
+#endif
         for (ii = 0; ii < n; ii++)
-            for (j = 0; j < d; j++)
-                XT[j * FG_KM_R + ii] = X[(i0 + ii) * d + j];
+            for (k = j; k < d; k++)
+                XT[k * FG_KM_R + ii] = X[(i0 + ii) * d + k];
         for (j = 0; j < d; j++)
             for (ii = (int) n; ii < FG_KM_R; ii++)
                 XT[j * FG_KM_R + ii] = 0;
@@ -196,3 +206,5 @@ static void FG_NAME(fg_km_chunk)(const FG_T *FG_KM_RESTRICT X, ptrdiff_t C, int 
 #undef FG_SUB
 #undef FG_FMADD
 #undef FG_LT_MOVE
+#undef FG_KM_TB
+#undef FG_KM_TRANSPOSE
