@@ -8,16 +8,11 @@ count.
 
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, calloc, free
-from libc.math cimport INFINITY, fma
 
 from ._openmp_helpers cimport omp_get_max_threads
 
-from ._kernels.common cimport (floating, pow2_blocks, stripe_first, stripe_stop,
-                               transpose_chunk)
-from ._kernels.blas cimport gemm
-from ._kernels.tiles cimport FG_TILE_SHIFT, fg_tile_qdiag
-from ._kernels.tuning cimport (SIMD_NAME, HAVE_FMA, CHUNK_SIZE, SMALL_D, ROW_TILE, QDIAG_KB,
-                               KMEANS_BLOCK_BUDGET_BYTES)
+from ._kernels.common cimport floating, pow2_blocks, stripe_first, stripe_stop
+from ._kernels.tuning cimport SIMD_NAME, CHUNK_SIZE, KMEANS_BLOCK_BUDGET_BYTES
 
 # The build (see _em.SIMD).
 SIMD = SIMD_NAME.decode("ascii")
@@ -27,108 +22,14 @@ cdef inline Py_ssize_t _n_blocks(Py_ssize_t n_chunks, Py_ssize_t stride) noexcep
     return pow2_blocks(n_chunks, 8 * stride, KMEANS_BLOCK_BUDGET_BYTES)
 
 
-cdef void _sq_distances_chunk(
-    const floating* X,          # IN (C, d)
-    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
-    const floating* centers,    # IN (K, d)
-    const double* c_norms,      # IN (K,) ||c_k||^2
-    double* dist,               # OUT (C, K) squared distances
-    floating* dots,             # scratch (C, K)
-) noexcept nogil:
-    """Squared distances of a chunk's rows to every centre, for d > SMALL_D
-    (smaller d take ``_nearest_small_chunk``): ||x - c||^2 = ||x||^2 - 2 x.c
-    + ||c||^2 with x.c from one product, clipped at 0 against
-    cancellation."""
-    cdef Py_ssize_t i, j, k
-    cdef double xx
-    cdef const floating* x
-    # dots (C, K) = X @ centers^T
-    gemm(False, True, <int> C, <int> K, <int> d, X, <int> d, centers, <int> d,
-         dots, <int> K)
-    for i in range(C):
-        x = X + i * d
-        xx = 0.0
-        for j in range(d):
-            xx += <double> x[j] * x[j]
-        for k in range(K):
-            dist[i * K + k] = max(0.0, xx - 2.0 * dots[i * K + k] + c_norms[k])
-
-
-cdef struct NearestScratch:
-    # Offsets (in doubles) into one thread's scratch of _nearest_small_chunk.
-    Py_ssize_t xt       # (d, CHUNK_SIZE) the chunk feature-major
-    Py_ssize_t dk       # (QDIAG_KB, CHUNK_SIZE) squared distances of a group
-    Py_ssize_t mn       # (CHUNK_SIZE,) OUT distance to the nearest centre
-    Py_ssize_t best     # (CHUNK_SIZE,) OUT its index, as a double
-    Py_ssize_t size
-
-
-cdef inline NearestScratch _nearest_scratch(Py_ssize_t d) noexcept nogil:
-    cdef NearestScratch s
-    s.xt = 0
-    s.dk = s.xt + d * CHUNK_SIZE
-    s.mn = s.dk + QDIAG_KB * CHUNK_SIZE
-    s.best = s.mn + CHUNK_SIZE
-    s.size = s.best + CHUNK_SIZE
-    return s
-
-
-cdef void _nearest_small_chunk(
-    const floating* X,          # IN (C, d)
-    Py_ssize_t C, Py_ssize_t d, Py_ssize_t K,
-    const floating* centers,    # IN (K, d)
-    double* T,                  # scratch (_nearest_scratch(d)); OUT at .mn and .best
-) noexcept nogil:
-    """Squared distance to the nearest centre and its index (first on ties),
-    for d <= SMALL_D, component-major: x^T once, then per group of
-    QDIAG_KB centres ||x_i - c_k||^2 across the rows (register tiles),
-    and the running minimum as vector blends."""
-    cdef Py_ssize_t i, l, k, k0, nk
-    cdef Py_ssize_t Cp = (C + ROW_TILE - 1) // ROW_TILE * ROW_TILE
-    cdef double ck[SMALL_D * QDIAG_KB]
-    cdef double zero[QDIAG_KB]
-    cdef double minus2[QDIAG_KB]
-    cdef NearestScratch L = _nearest_scratch(d)
-    cdef double* XT = T + L.xt
-    cdef double* dk = T + L.dk
-    cdef double* mn = T + L.mn
-    cdef double* best = T + L.best
-    transpose_chunk(X, C, Cp, d, XT, CHUNK_SIZE)
-    for i in range(Cp):
-        mn[i] = INFINITY
-        best[i] = 0.0
-    for k in range(QDIAG_KB):
-        zero[k] = 0.0
-        minus2[k] = -2.0
-    k0 = 0
-    while k0 < K:
-        nk = min(<Py_ssize_t> QDIAG_KB, K - k0)
-        for l in range(nk * d):
-            ck[l] = centers[k0 * d + l]
-        # dk = 0 - 1/2 q (-2) = q (scalings by powers of two: exact unless q
-        # is subnormal)
-        fg_tile_qdiag(FG_TILE_SHIFT, <int> nk, XT, CHUNK_SIZE, NULL, ck, Cp, <int> d,
-                      zero, minus2, dk, CHUNK_SIZE)
-        for k in range(k0, k0 + nk):
-            for i in range(Cp):
-                best[i] = <double> k if dk[(k - k0) * CHUNK_SIZE + i] < mn[i] else best[i]
-                mn[i] = (dk[(k - k0) * CHUNK_SIZE + i] if dk[(k - k0) * CHUNK_SIZE + i] < mn[i]
-                         else mn[i])
-        k0 += nk
-
-
-cdef inline double _sq_norm(const floating* c, Py_ssize_t d) noexcept nogil:
-    """||c||^2 summed over j in order, in double; in the builds with FMA each
-    step is one fused multiply-add (stated here so the compiler's own
-    contraction or vectorisation choices cannot change the rounding)."""
-    cdef Py_ssize_t j
-    cdef double s = 0.0
-    for j in range(d):
-        if HAVE_FMA:
-            s = fma(<double> c[j], <double> c[j], s)
-        else:
-            s = s + <double> c[j] * c[j]
-    return s
+cdef extern from "_kernels/kmeans_tiles.h" nogil:
+    # one chunk of the assignment step, added into a block's accumulators
+    # (see the header); scratch of fg_km_scratch(d) elements per thread
+    Py_ssize_t fg_km_scratch(int d)
+    void fg_km_chunk(const double* X, Py_ssize_t C, int d, const double* M, int K,
+                     const double* w, double* XT, int* lab, double* blk)
+    void fg_km_chunk_f(const float* X, Py_ssize_t C, int d, const float* M, int K,
+                       const float* w, float* XT, int* lab, double* blk)
 
 
 def lloyd_n_blocks(Py_ssize_t n_samples, Py_ssize_t n_features,
@@ -152,73 +53,48 @@ cdef int _lloyd_accumulate(
     Py_ssize_t n_blocks, Py_ssize_t block_lo, Py_ssize_t block_hi,
     Py_ssize_t chunk_lo, Py_ssize_t chunk_hi, int n_threads,
 ) except -1:
-    """Add a stripe of some blocks (``_kernels/common.pxd``'s ``stripe_first``) to ``acc``."""
+    """Add a stripe of some blocks (``_kernels/common.pxd``'s ``stripe_first``) to ``acc``.
+
+    Each chunk goes through ``fg_km_chunk`` (``_kernels/kmeans_tiles.h``):
+    direct squared distances in the data's precision, register-tiled, the
+    nearest centre (first on ties) and the block's sums in row order."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], K = centers.shape[0]
     cdef Py_ssize_t n_chunks = (n + CHUNK_SIZE - 1) // CHUNK_SIZE
     cdef Py_ssize_t stride = 1 + K + K * d
-    cdef bint small = d <= SMALL_D
-    cdef NearestScratch near = _nearest_scratch(d)
-    cdef Py_ssize_t dstride = near.size if small else CHUNK_SIZE * K
+    cdef Py_ssize_t sstride = fg_km_scratch(<int> d)
     if block_hi <= block_lo or chunk_hi <= chunk_lo:
         return 0
     # no more threads than blocks: idle team members only cost barrier
     # waits (the block layout, hence the result, does not depend on it)
     n_threads = min(n_threads, block_hi - block_lo)
-    cdef double* dscratch = <double*> malloc(n_threads * dstride * sizeof(double))
-    cdef floating* fscratch = <floating*> malloc(n_threads * dstride * sizeof(floating))
-    cdef double* c_norms = <double*> malloc(K * sizeof(double))
-    if dscratch == NULL or fscratch == NULL or c_norms == NULL:
-        free(dscratch)
-        free(fscratch)
-        free(c_norms)
+    cdef floating* scratch = <floating*> malloc(n_threads * sstride * sizeof(floating))
+    if scratch == NULL:
         raise MemoryError("fastgmm: could not allocate k-means scratch buffers")
 
-    cdef Py_ssize_t b, c, c0, c1, i, j, k, i0, C, tid, best
-    cdef double* blk
-    cdef double* dist
-    cdef double mn, wi
+    cdef Py_ssize_t b, c, c0, c1, i0, C, tid
     cdef const floating* Xp = &X[0, 0]
     cdef const floating* swp = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef const floating* cp = &centers[0, 0]
-    for k in range(K):
-        c_norms[k] = _sq_norm(cp + k * d, d)
 
     with nogil:
         for b in prange(block_lo, block_hi, schedule='dynamic', num_threads=n_threads):
             tid = threadid()
-            dist = dscratch + tid * dstride
-            blk = acc + b * stride
             c0 = stripe_first(b, n_chunks, n_blocks, chunk_lo)
             c1 = stripe_stop(b, n_chunks, n_blocks, chunk_hi)
             for c in range(c0, c1):
                 i0 = c * CHUNK_SIZE
                 C = min(i0 + CHUNK_SIZE, n) - i0
-                if small:
-                    _nearest_small_chunk(Xp + i0 * d, C, d, K, cp, dist)
+                if floating is float:
+                    fg_km_chunk_f(Xp + i0 * d, C, <int> d, cp, <int> K,
+                                  swp + i0 if swp != NULL else NULL,
+                                  scratch + tid * sstride,
+                                  lab + i0 if lab != NULL else NULL, acc + b * stride)
                 else:
-                    _sq_distances_chunk(Xp + i0 * d, C, d, K, cp, c_norms,
-                                        dist, fscratch + tid * dstride)
-                for i in range(C):
-                    if small:
-                        mn = dist[near.mn + i]
-                        best = <Py_ssize_t> dist[near.best + i]
-                    else:
-                        best = 0
-                        mn = dist[i * K]
-                        for k in range(1, K):
-                            if dist[i * K + k] < mn:
-                                mn = dist[i * K + k]
-                                best = k
-                    if lab != NULL:
-                        lab[i0 + i] = <int> best
-                    wi = swp[i0 + i] if swp != NULL else 1.0
-                    blk[0] += wi * mn
-                    blk[1 + best] += wi
-                    for j in range(d):
-                        blk[1 + K + best * d + j] += wi * Xp[(i0 + i) * d + j]
-    free(dscratch)
-    free(fscratch)
-    free(c_norms)
+                    fg_km_chunk(Xp + i0 * d, C, <int> d, cp, <int> K,
+                                swp + i0 if swp != NULL else NULL,
+                                scratch + tid * sstride,
+                                lab + i0 if lab != NULL else NULL, acc + b * stride)
+    free(scratch)
     return 0
 
 

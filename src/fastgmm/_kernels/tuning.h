@@ -102,6 +102,24 @@
 
 /* Memory the per-block accumulators may use. */
 #define FG_KMEANS_BLOCK_BUDGET_BYTES (8 * 1024 * 1024)
+/* Register tile of the nearest-centre search (kmeans_tiles.h): each pass
+ * over a tile's features updates FG_KMEANS_KB centres' distances for
+ * FG_KMEANS_ROW_VECS SIMD vectors of rows (AVX-512: 16 accumulators of its
+ * 32 registers; AVX2: 8 of 16); the portable loops take FG_KMEANS_ROWS
+ * rows.  Tiles never exceed FG_KMEANS_MAX_TILE_ROWS rows (a divisor of
+ * FG_CHUNK_SIZE), which sizes the per-thread scratch. */
+#if FG_SIMD_LEVEL == 2
+#define FG_KMEANS_ROW_VECS 4
+#define FG_KMEANS_KB 4
+#elif FG_SIMD_LEVEL == 1
+#define FG_KMEANS_ROW_VECS 2
+#define FG_KMEANS_KB 4
+#else
+#define FG_KMEANS_ROW_VECS 1
+#define FG_KMEANS_KB 4
+#endif
+#define FG_KMEANS_ROWS 8
+#define FG_KMEANS_MAX_TILE_ROWS 64
 
 /* ---- Input validation (_utils) ---------------------------------------- */
 

@@ -30,5 +30,9 @@ cdef extern from "_kernels/tuning.h" nogil:
     enum:
         # k-means
         KMEANS_BLOCK_BUDGET_BYTES "FG_KMEANS_BLOCK_BUDGET_BYTES"
+        KMEANS_ROW_VECS "FG_KMEANS_ROW_VECS"
+        KMEANS_KB "FG_KMEANS_KB"
+        KMEANS_ROWS "FG_KMEANS_ROWS"
+        KMEANS_MAX_TILE_ROWS "FG_KMEANS_MAX_TILE_ROWS"
         # input validation
         SCAN_CHUNK "FG_SCAN_CHUNK"
