@@ -1,6 +1,6 @@
-/* Register-tiled inner loops of the component-major E-step (_em) and
- * of k-means' nearest-centre search (_kmeans), on chunk rows stored
- * feature-major (A[l * ld + i] is feature l of row i).
+/* Register-tiled inner loops of the component-major E-step (_em), on
+ * chunk rows stored feature-major (A[l * ld + i] is feature l of row i);
+ * k-means has its own (kmeans_tiles.h).
  *
  * The triangular product and the scatter (d <= FG_SMALL_D) are written
  * once for a generic d and instantiated with d a compile-time literal

@@ -1,6 +1,6 @@
-# Declarations of tiles.h: the register-tiled small-d loops that _em and
-# _kmeans share, instantiated per literal d (see the header; their sizes
-# are in tuning.pxd).
+# Declarations of tiles.h: the register-tiled loops of _em's
+# component-major E-step, instantiated per literal d where it matters (see
+# the header; their sizes are in tuning.pxd).
 
 cdef extern from "_kernels/tiles.h" nogil:
     enum:
