@@ -134,3 +134,39 @@ def test_far_from_the_origin(km, dtype):
     clear = (part[:, 1] - part[:, 0]) > 1e-3 * (1.0 + part[:, 1])
     _, _, _, labels = _run(km, X, np.empty(0, dtype), C)
     np.testing.assert_array_equal(labels[clear], D[clear].argmin(axis=1))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lloyd_on_a_sample_then_all_rows(n_threads):
+    """Large data: Lloyd converges on a uniform sample (at most 1/32 of the
+    rows), then one iteration runs on all rows.  The centres match the
+    all-rows k-means from the same seeds to a small fraction of a standard
+    deviation, the partitions agree, and the result is the same for any
+    thread count."""
+    import importlib
+
+    kmod = importlib.import_module("fastgmm._initialization.kmeans")
+    from fastgmm._sources import ArraySource
+
+    rng = np.random.default_rng(0)
+    K, d, n = 4, 6, 60_000
+    centres = rng.normal(scale=3.0, size=(K, d))
+    X = centres[rng.integers(0, K, n)] + rng.normal(size=(n, d))
+    src = ArraySource(X, np.empty(0))
+    n_lloyd = kmod._lloyd_sample_size(n, K)
+    assert 0 < n_lloyd <= n // 32
+    got = kmod.kmeans(src, K, np.random.RandomState(1), n_threads)
+    # the same seeds, Lloyd on all rows to convergence
+    rs = np.random.RandomState(1)
+    sample, _ = kmod._sample_source(src, rs, kmod._seed_sample_size(K))
+    seeds, _ = kmod.kmeans_plusplus(sample, K, rs, n_threads)
+    _, var = kmod.column_mean_var(src)
+    full = kmod._lloyd(src, seeds, rs, n_threads, 300, float(np.mean(var)) * 1e-4)
+    order = [int(np.argmin(((full - c) ** 2).sum(axis=1))) for c in got]
+    assert sorted(order) == list(range(K))
+    assert np.abs(got - full[order]).max() < 0.05
+    a = kmod.nearest_centers(X, np.empty(0), got, n_threads)
+    b = kmod.nearest_centers(X, np.empty(0), full[order], n_threads)
+    assert np.mean(a == b) > 0.995
+    other = kmod.kmeans(src, K, np.random.RandomState(1), 3 - n_threads)
+    np.testing.assert_array_equal(got, other)

@@ -14,13 +14,32 @@ from .._sources import ArraySource
 
 # 'kmeans' seeds k-means++ on a uniform random sample of at most
 # max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters) rows (with their
-# sample weights); Lloyd's iterations then run on all rows.
+# sample weights).
 KMEANS_SEED_MIN = 2048
 KMEANS_SEED_PER_CLUSTER = 100
+# Lloyd's iterations then converge on a uniform sample of
+# max(KMEANS_LLOYD_MIN, KMEANS_LLOYD_PER_CLUSTER * n_clusters) rows, at most
+# 1/KMEANS_LLOYD_FRACTION of the data (a fit's memory stays a few percent of
+# its input), and take KMEANS_FULL_ITER more iterations on all rows; where
+# that sample would hold fewer than KMEANS_LLOYD_MIN_PER_CLUSTER rows per
+# cluster they converge on all rows.
+KMEANS_LLOYD_MIN = 32768
+KMEANS_LLOYD_PER_CLUSTER = 1024
+KMEANS_LLOYD_FRACTION = 32
+KMEANS_LLOYD_MIN_PER_CLUSTER = 256
+KMEANS_FULL_ITER = 1
 
 
 def _seed_sample_size(n_clusters):
     return max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters)
+
+
+def _lloyd_sample_size(n_samples, n_clusters):
+    """Rows of the sample Lloyd's iterations converge on first, or 0 for
+    all rows."""
+    n = min(max(KMEANS_LLOYD_MIN, KMEANS_LLOYD_PER_CLUSTER * n_clusters),
+            n_samples // KMEANS_LLOYD_FRACTION)
+    return n if n >= KMEANS_LLOYD_MIN_PER_CLUSTER * n_clusters else 0
 
 
 def _sample_source(source, random_state, n_rows):
@@ -92,26 +111,50 @@ def kmeans(source, n_clusters, random_state, n_threads, max_iter=300, tol=1e-4):
 
     The k-means++ seeds are chosen on a uniform random subsample of at most
     ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer), so
-    seeding needs no n_samples-sized buffers; the Lloyd iterations use every
-    row (each a pass over the source: streamed for memory-mapped files and
-    blocks, distributed for Dask).  They stop when the squared shift of the
-    centres falls below ``tol`` times the mean feature variance
-    (scikit-learn's rule) or after ``max_iter`` iterations.  Empty clusters
-    are re-seeded on a random row.
+    seeding needs no n_samples-sized buffers.  Lloyd's iterations stop when
+    the squared shift of the centres falls below ``tol`` times the mean
+    feature variance (scikit-learn's rule) or after ``max_iter`` iterations.
+    On large data they first converge on a uniform sample of
+    ``max(32768, 1024 * n_clusters)`` rows, at most 1/32 of the data and at
+    least 256 per cluster (else every row is used throughout), whose
+    variance also sets the tolerance; then ``KMEANS_FULL_ITER`` (1)
+    iteration runs on every row (each iteration a pass over the source:
+    streamed for memory-mapped files and blocks, distributed for Dask).  A
+    sample of hundreds of rows per cluster puts the centres within a few
+    hundredths of a standard deviation of the full data's; the EM that
+    follows starts from the partition of every row by those centres.
+    Empty clusters are re-seeded on a random row.
 
     Returns
     -------
     centers : ndarray (n_clusters, d), the data's dtype
     """
-    n, d = source.n_samples, source.n_features
-    _, var = column_mean_var(source)
-    tol_abs = float(np.mean(var)) * tol
+    n = source.n_samples
     n_seed = _seed_sample_size(n_clusters)
     if n > n_seed or not source.holds_row_vectors:
         sample, _ = _sample_source(source, random_state, n_seed)
         centers, _ = kmeans_plusplus(sample, n_clusters, random_state, n_threads)
     else:
         centers, _ = kmeans_plusplus(source, n_clusters, random_state, n_threads)
+    n_lloyd = _lloyd_sample_size(n, n_clusters)
+    if not n_lloyd:
+        _, var = column_mean_var(source)
+        return _lloyd(source, centers, random_state, n_threads, max_iter,
+                      float(np.mean(var)) * tol)
+    # the tolerance's scale from the sample too: two passes over the data
+    # fewer, for a threshold that moves by the sample's ~1% error
+    sample, _ = _sample_source(source, random_state, n_lloyd)
+    _, var = column_mean_var(sample)
+    tol_abs = float(np.mean(var)) * tol
+    centers = _lloyd(sample, centers, random_state, n_threads, max_iter, tol_abs)
+    return _lloyd(source, centers, random_state, n_threads,
+                  min(max_iter, KMEANS_FULL_ITER), tol_abs)
+
+
+def _lloyd(source, centers, random_state, n_threads, max_iter, tol_abs):
+    """At most ``max_iter`` Lloyd iterations over ``source`` from
+    ``centers``, until the squared shift of the centres is <= ``tol_abs``."""
+    n_clusters, d = centers.shape
     sums = np.empty((n_clusters, d))
     wsum = np.empty(n_clusters)
     for _ in range(max_iter):
@@ -120,7 +163,7 @@ def kmeans(source, n_clusters, random_state, n_threads, max_iter=300, tol=1e-4):
         new = sums / np.where(empty, 1.0, wsum)[:, None]
         if np.any(empty):
             new[empty] = source.take(
-                random_state.randint(0, n, size=int(empty.sum())))[0]
+                random_state.randint(0, source.n_samples, size=int(empty.sum())))[0]
         new = new.astype(source.dtype)
         shift = float(((new.astype(np.float64) - centers) ** 2).sum())
         centers = np.ascontiguousarray(new)
