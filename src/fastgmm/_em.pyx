@@ -44,9 +44,9 @@ from ._kernels.common cimport (floating, copy_t, pow2_blocks, stripe_first,
                                stripe_stop, transpose_chunk)
 from ._kernels.blas cimport gemm, times_upper, gram_lower
 from ._kernels.tiles cimport (FG_TILE_SHIFT, FG_TILE_SCALE, fg_tile_q, fg_tile_qdiag,
-                              fg_moments, fg_tile_qdiag_masked, fg_scatter_lower, fg_scatter_rows, fg_tile_q_f,
-                              fg_tile_qdiag_f, fg_moments_f, fg_scatter_lower_f,
-                              fg_scatter_rows_f, fg_exp, fg_expf)
+                              fg_moments, fg_tile_qdiag_masked, fg_scatter_lower,
+                              fg_scatter_rows, fg_tile_q_f, fg_tile_qdiag_f, fg_moments_f,
+                              fg_scatter_lower_f, fg_scatter_rows_f, fg_exp, fg_expf)
 from ._kernels.tuning cimport (SIMD_NAME, HAVE_FMA, CHUNK_SIZE, FEATURE_LD,
                                FEATURE_LD_F, EM_BLOCK_BUDGET_BYTES,
                                EM_BLOCK_BUDGET_FRACTION, EM_MIN_BLOCKS, SMALL_D,

@@ -416,7 +416,7 @@ cdef double _miss_chunk_diag(
         fg_moments(<int> nk, ep, O, NULL, ld, Cp, <int> d, mo, NULL)
         for g in range(nk):
             k = k0 + g
-            nck = _lanes(LANE_SUM, ep[g], <double*> NULL, 0.0, C)
+            nck = _lane_sum(ep[g], C)
             for a in range(d):
                 dm = par[_MD_DELTA * Kd + k * d + a]
                 dc = par[_MD_CENTRE * Kd + k * d + a]

@@ -55,7 +55,7 @@ cdef inline double _sq_dist(const floating* a, const floating* b,
                             Py_ssize_t d) noexcept nogil:
     """sum_j (a_j - b_j)^2, or sum_j a_j^2 if ``b`` is NULL (terms in the
     data's precision, summed in double).  Eight interleaved partial sums
-    combined in a fixed tree, as ``_lanes``: a sequential sum over j is
+    combined in a fixed tree, as ``_lane_sum``: a sequential sum over j is
     one dependency chain of d additions (at d = 64 it cost more than the
     BLAS product before it)."""
     cdef double s[8]

@@ -3,47 +3,25 @@
 # A chunk is copied feature-major (x^T, d rows of CHUNK_SIZE), so every
 # inner loop runs across rows and vectorises: the log-densities through the
 # register tiles of tiles.h, then the log-sum-exp, the responsibilities and
-# the statistics as lane sums over rows.  Scratch: _tile_scratch
+# the statistics as sums over rows (register tiles and lane sums).  Scratch: _tile_scratch
 # (em_layout.pxi).
 
 
-cdef enum:
-    LANE_SUM = 0    # sum_i a_i
-    LANE_DOT = 1    # sum_i a_i b_i
-    LANE_WSQ = 2    # sum_i a_i (b_i - m)^2
-
-
-cdef inline double _lanes(int mode, const floating* a, const floating* b, double m,
-                          Py_ssize_t n) noexcept nogil:
-    """A sum over i < n (``mode``: LANE_SUM, LANE_DOT or LANE_WSQ) in LANES
-    interleaved partial sums (the tail i >= n - n % LANES goes to the
-    first), combined pairwise as a fixed tree: the order is fixed by the
-    code, not by the compiler or the thread count.  Always inlined with a
-    literal ``mode``, so the mode tests compile away.  float terms are
-    summed in double as well."""
+cdef inline double _lane_sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """sum_i a_i over i < n in LANES interleaved partial sums (the tail
+    i >= n - n % LANES goes to the first), combined pairwise as a fixed
+    tree: the order is fixed by the code, not by the compiler or the
+    thread count.  float terms are summed in double as well."""
     cdef double s[LANES]
-    cdef double t
     cdef Py_ssize_t c, i, l, w, nl = n - n % LANES
     for l in range(LANES):
         s[l] = 0.0
     for c in range(n // LANES):
         i = c * LANES
         for l in range(LANES):
-            if mode == LANE_SUM:
-                s[l] = s[l] + a[i + l]
-            elif mode == LANE_DOT:
-                s[l] = s[l] + <double> a[i + l] * b[i + l]
-            else:
-                t = b[i + l] - m
-                s[l] = s[l] + a[i + l] * t * t
+            s[l] = s[l] + a[i + l]
     for i in range(nl, n):
-        if mode == LANE_SUM:
-            s[0] = s[0] + a[i]
-        elif mode == LANE_DOT:
-            s[0] = s[0] + <double> a[i] * b[i]
-        else:
-            t = b[i] - m
-            s[0] = s[0] + a[i] * t * t
+        s[0] = s[0] + a[i]
     w = LANES // 2
     while w > 0:
         for l in range(w):
@@ -186,7 +164,7 @@ cdef inline void _full_statistics(
             fg_moments_f(1, ep, Dm, NULL, ld, Cp, <int> d, s1, NULL)
         else:
             fg_moments(1, ep, Dm, NULL, ld, Cp, <int> d, s1, NULL)
-        nk = _lanes(LANE_SUM, e, <copy_t*> NULL, 0.0, C)
+        nk = _lane_sum(e, C)
         for a in range(d):
             accS1[a] += s1[a] + nk * <double> m[a]
         if copy_t is float:
@@ -270,9 +248,8 @@ cdef inline double _chunk_responsibilities(
         # log-sum-exp was NaN (every density zero at the origin).
         for i in range(C, Cp):
             e[i] = 0.0
-        accN[k] += _lanes(LANE_SUM, e, <copy_t*> NULL, 0.0, C)
+        accN[k] += _lane_sum(e, C)
     return ll
-
 
 
 cdef inline bint _far_from_centre(
@@ -323,7 +300,7 @@ cdef inline void _dense_moments(
         fg_moments(<int> ng, ep, Y, Y2, ld, Cp, <int> d, m1, m2)
     for g in range(ng):
         k = idx[g]
-        nck = _lanes(LANE_SUM, ep[g], <copy_t*> NULL, 0.0, C)
+        nck = _lane_sum(ep[g], C)
         for a in range(d):
             dm = <double> means[k * d + a] - <double> center[a]
             accS1[k * d + a] += m1[g * d + a] + nck * <double> center[a]
@@ -461,7 +438,7 @@ cdef double _small_estep(
             else:
                 fg_moments(<int> ng, ep, Dm, NULL, ld, Cp, <int> d, m1, m2)
             for i in range(ng):
-                t = _lanes(LANE_SUM, ep[i], <copy_t*> NULL, 0.0, C)
+                t = _lane_sum(ep[i], C)
                 for a in range(d):
                     accS1[(k + 1 - ng + i) * d + a] += m1[i * d + a] + t * <double> mk[a]
             ng = 0
