@@ -138,8 +138,8 @@ def test_far_from_the_origin(km, dtype):
 
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_lloyd_on_a_sample_then_all_rows(n_threads):
-    """Large data: Lloyd converges on a uniform sample (at most 1/32 of the
-    rows), then one iteration runs on all rows.  The centres match the
+    """Large data: k-means++ seeds and Lloyd converges on a uniform sample
+    (at most 1/32 of the rows), then one iteration runs on all rows.  The centres match the
     all-rows k-means from the same seeds to a small fraction of a standard
     deviation, the partitions agree, and the result is the same for any
     thread count."""
@@ -158,7 +158,7 @@ def test_lloyd_on_a_sample_then_all_rows(n_threads):
     got = kmod.kmeans(src, K, np.random.RandomState(1), n_threads)
     # the same seeds, Lloyd on all rows to convergence
     rs = np.random.RandomState(1)
-    sample, _ = kmod._sample_source(src, rs, kmod._seed_sample_size(K))
+    sample, _ = kmod._sample_source(src, rs, n_lloyd)
     seeds, _ = kmod.kmeans_plusplus(sample, K, rs, n_threads)
     _, var = kmod.column_mean_var(src)
     full = kmod._lloyd(src, seeds, rs, n_threads, 300, float(np.mean(var)) * 1e-4)

@@ -12,17 +12,17 @@ import numpy as np
 from .._dispatch import kmeans as _kmeans
 from .._sources import ArraySource
 
-# 'kmeans' seeds k-means++ on a uniform random sample of at most
-# max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters) rows (with their
-# sample weights).
+# On large data 'kmeans' seeds k-means++ and lets Lloyd's iterations
+# converge on a uniform sample of max(KMEANS_LLOYD_MIN,
+# KMEANS_LLOYD_PER_CLUSTER * n_clusters) rows (with their sample weights), at
+# most 1/KMEANS_LLOYD_FRACTION of the data (a fit's memory stays a few
+# percent of its input), then takes KMEANS_FULL_ITER more iterations on all
+# rows.  Where that sample would hold fewer than
+# KMEANS_LLOYD_MIN_PER_CLUSTER rows per cluster, it seeds on a sample of at
+# most max(KMEANS_SEED_MIN, KMEANS_SEED_PER_CLUSTER * n_clusters) rows and
+# Lloyd's iterations converge on all rows.
 KMEANS_SEED_MIN = 2048
 KMEANS_SEED_PER_CLUSTER = 100
-# Lloyd's iterations then converge on a uniform sample of
-# max(KMEANS_LLOYD_MIN, KMEANS_LLOYD_PER_CLUSTER * n_clusters) rows, at most
-# 1/KMEANS_LLOYD_FRACTION of the data (a fit's memory stays a few percent of
-# its input), and take KMEANS_FULL_ITER more iterations on all rows; where
-# that sample would hold fewer than KMEANS_LLOYD_MIN_PER_CLUSTER rows per
-# cluster they converge on all rows.
 KMEANS_LLOYD_MIN = 32768
 KMEANS_LLOYD_PER_CLUSTER = 1024
 KMEANS_LLOYD_FRACTION = 32
@@ -109,41 +109,42 @@ def kmeans_plusplus(source, n_clusters, random_state, n_threads):
 def kmeans(source, n_clusters, random_state, n_threads, max_iter=300, tol=1e-4):
     """Lloyd's k-means from k-means++ seeds, weighted, chunked and parallel.
 
-    The k-means++ seeds are chosen on a uniform random subsample of at most
-    ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer), so
-    seeding needs no n_samples-sized buffers.  Lloyd's iterations stop when
-    the squared shift of the centres falls below ``tol`` times the mean
-    feature variance (scikit-learn's rule) or after ``max_iter`` iterations.
-    On large data they first converge on a uniform sample of
+    Lloyd's iterations stop when the squared shift of the centres falls
+    below ``tol`` times the mean feature variance (scikit-learn's rule) or
+    after ``max_iter`` iterations.  On large data the k-means++ seeds are
+    chosen, and Lloyd's iterations converge, on a uniform sample of
     ``max(32768, 1024 * n_clusters)`` rows, at most 1/32 of the data and at
-    least 256 per cluster (else every row is used throughout), whose
-    variance also sets the tolerance; then ``KMEANS_FULL_ITER`` (1)
-    iteration runs on every row (each iteration a pass over the source:
+    least 256 per cluster, whose variance also sets the tolerance; then
+    ``KMEANS_FULL_ITER`` (1) iteration runs on every row (each iteration a pass over the source:
     streamed for memory-mapped files and blocks, distributed for Dask).  A
     sample of hundreds of rows per cluster puts the centres within a few
     hundredths of a standard deviation of the full data's; the EM that
     follows starts from the partition of every row by those centres.
-    Empty clusters are re-seeded on a random row.
+    Otherwise the seeds are chosen on a uniform sample of at most
+    ``max(2048, 100 * n_clusters)`` rows (all rows when there are fewer),
+    so seeding needs no n_samples-sized buffers, and Lloyd's iterations use
+    every row.  Empty clusters are re-seeded on a random row.
 
     Returns
     -------
     centers : ndarray (n_clusters, d), the data's dtype
     """
     n = source.n_samples
-    n_seed = _seed_sample_size(n_clusters)
-    if n > n_seed or not source.holds_row_vectors:
-        sample, _ = _sample_source(source, random_state, n_seed)
-        centers, _ = kmeans_plusplus(sample, n_clusters, random_state, n_threads)
-    else:
-        centers, _ = kmeans_plusplus(source, n_clusters, random_state, n_threads)
     n_lloyd = _lloyd_sample_size(n, n_clusters)
     if not n_lloyd:
+        n_seed = _seed_sample_size(n_clusters)
+        if n > n_seed or not source.holds_row_vectors:
+            sample, _ = _sample_source(source, random_state, n_seed)
+            centers, _ = kmeans_plusplus(sample, n_clusters, random_state, n_threads)
+        else:
+            centers, _ = kmeans_plusplus(source, n_clusters, random_state, n_threads)
         _, var = column_mean_var(source)
         return _lloyd(source, centers, random_state, n_threads, max_iter,
                       float(np.mean(var)) * tol)
-    # the tolerance's scale from the sample too: two passes over the data
-    # fewer, for a threshold that moves by the sample's ~1% error
+    # seeds, tolerance and converged centres from one sample (its variance
+    # moves the threshold by ~1%, for two passes over the data fewer)
     sample, _ = _sample_source(source, random_state, n_lloyd)
+    centers, _ = kmeans_plusplus(sample, n_clusters, random_state, n_threads)
     _, var = column_mean_var(sample)
     tol_abs = float(np.mean(var)) * tol
     centers = _lloyd(sample, centers, random_state, n_threads, max_iter, tol_abs)
