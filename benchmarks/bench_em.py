@@ -119,7 +119,12 @@ QUICK_DIVISOR = 20
 
 # Iteration counts whose time difference gives the per-iteration time.
 FASTGMM_ITERS = (2, 12)
-SKLEARN_ITERS = (1, 3)
+SKLEARN_ITERS = (1, 4)
+# Best of this many runs of each scikit-learn count on the large cases, after
+# one untimed warm-up fit: its first fit in a process pays page faults for
+# its n x K temporaries, which made a single (1, 3) difference swing from
+# 0.14 to 1.6 s per iteration between runs on the diag case.
+SKLEARN_REPEATS = 2
 NUMPY_ITERS = (1, 3)
 # The lower bounds of the three implementations are compared at this
 # iteration (1-based); it must be <= every implementation's larger count.
@@ -464,6 +469,7 @@ def bench_fastgmm(X, K, cov_type, init, n_threads, repeats):
 def bench_sklearn(X, K, cov_type, init, iters=SKLEARN_ITERS, repeats=1):
     """scikit-learn's seconds per iteration (best of ``repeats``)."""
     times, lbs = {it: inf for it in iters}, None
+    timed_fit(make_sklearn(K, cov_type, init, iters[0]), X)   # warm-up, untimed
     t0 = perf_counter()
     done = 0
     for _ in range(repeats):
@@ -844,9 +850,10 @@ def run_case(name, opts):
         # warm-up (thread pools, threadpoolctl controller) outside the timings
         timed_fit(make_fastgmm(K, cov_type, init, 1), X[:4096])
         X32 = X.astype(np.float32) if with_f32 else None
-        # scikit-learn takes seconds per iteration on the large cases (one run
-        # of 1 and 3 iterations); on small ones, as many as fastgmm.
-        sk_iters, sk_repeats = (SKLEARN_ITERS, 1) if res["flops"] >= 2e8 \
+        # scikit-learn takes seconds per iteration on the large cases (best
+        # of SKLEARN_REPEATS runs of 1 and 4 iterations); on small ones, as
+        # many as fastgmm.
+        sk_iters, sk_repeats = (SKLEARN_ITERS, SKLEARN_REPEATS) if res["flops"] >= 2e8 \
             else (FASTGMM_ITERS, FASTGMM_REPEATS)
         blocks = [
             ("fg", "fastgmm default threads",
@@ -1375,7 +1382,8 @@ def report(env, results, opts, runtime, argv):
         "covariances for the NumPy EM), `tol=0`, `reg_covar=1e-6`.",
         _method_per_iteration(
             f"scikit-learn max_iter {SKLEARN_ITERS[0]} and "
-            f"{SKLEARN_ITERS[1]} (once each; `init_params='random_from_data'` to keep "
+            f"{SKLEARN_ITERS[1]} (after an untimed warm-up fit, best of "
+            f"{SKLEARN_REPEATS}; `init_params='random_from_data'` to keep "
             "its unavoidable initial M-step cheap), NumPy EM n_iter "
             f"{NUMPY_ITERS[0]} and {NUMPY_ITERS[1]} (once each)."),
         *_method_common(env),
@@ -1425,7 +1433,8 @@ def report_overlap(env, results, opts, runtime, argv):
            "adds it.)"),
         _method_per_iteration(
             f"scikit-learn max_iter {SKLEARN_ITERS[0]} and {SKLEARN_ITERS[1]} "
-            "(once each) when the case's model flops per iteration are >= 2e8, "
+            f"(after an untimed warm-up fit, best of {SKLEARN_REPEATS}) when the "
+            "case's model flops per iteration are >= 2e8, "
             f"else {FASTGMM_ITERS[0]} and {FASTGMM_ITERS[1]} like fastgmm (best of "
             f"up to {FASTGMM_REPEATS}); `init_params='random_from_data'` keeps its "
             "unavoidable initial M-step cheap."),
