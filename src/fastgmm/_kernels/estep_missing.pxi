@@ -29,7 +29,11 @@
 # the conditional means row by row, then per component one product E_k U_k
 # for the quadratic forms and one Gram matrix (syrk) of the weighted
 # deviations for the scatter, as the complete rows' BLAS path; 'diag' and
-# 'spherical', and every prediction, row by row (_miss_row).  The rows are
+# 'spherical' up to WIDE_D features through the component-major tiles
+# (_miss_chunk_diag: the gaps as 0 with an observed mask), unless a
+# component lies too far from the mixture mean for their shifted moments;
+# the other 'diag'/'spherical' cases, and every prediction, row by row
+# (_miss_row).  The rows are
 # cut into chunks and blocks as in ``_accumulate`` (n_blocks_for), each
 # block summed sequentially into its own accumulator and the blocks reduced
 # in order: bitwise the same for any thread count.

@@ -113,17 +113,10 @@ static inline void fg_km_transpose8_ps(const float *S, ptrdiff_t ls, float *D, p
 #endif
 
 /* double */
-#define FG_T double
+#define FG_T_FLOAT 0
 #define FG_NAME(x) x
+#include "simd_vec.h"
 #if FG_SIMD_LEVEL == 2
-#define FG_V __m512d
-#define FG_VL 8
-#define FG_LOAD _mm512_loadu_pd
-#define FG_STORE _mm512_storeu_pd
-#define FG_SET1 _mm512_set1_pd
-#define FG_ZERO _mm512_setzero_pd
-#define FG_SUB _mm512_sub_pd
-#define FG_FMADD _mm512_fmadd_pd
 #define FG_KM_TB 8
 #define FG_KM_TRANSPOSE fg_km_transpose8_pd
 #define FG_LT_MOVE(q, mn, best, kv) do {                               \
@@ -132,14 +125,6 @@ static inline void fg_km_transpose8_ps(const float *S, ptrdiff_t ls, float *D, p
         (best) = _mm512_mask_mov_pd((best), lt_, (kv));                  \
     } while (0)
 #elif FG_SIMD_LEVEL == 1
-#define FG_V __m256d
-#define FG_VL 4
-#define FG_LOAD _mm256_loadu_pd
-#define FG_STORE _mm256_storeu_pd
-#define FG_SET1 _mm256_set1_pd
-#define FG_ZERO _mm256_setzero_pd
-#define FG_SUB _mm256_sub_pd
-#define FG_FMADD _mm256_fmadd_pd
 #define FG_KM_TB 4
 #define FG_KM_TRANSPOSE fg_km_transpose4_pd
 #define FG_LT_MOVE(q, mn, best, kv) do {                               \
@@ -151,17 +136,10 @@ static inline void fg_km_transpose8_ps(const float *S, ptrdiff_t ls, float *D, p
 #include "kmeans_tiles_impl.h"
 
 /* float */
-#define FG_T float
+#define FG_T_FLOAT 1
 #define FG_NAME(x) x##_f
+#include "simd_vec.h"
 #if FG_SIMD_LEVEL == 2
-#define FG_V __m512
-#define FG_VL 16
-#define FG_LOAD _mm512_loadu_ps
-#define FG_STORE _mm512_storeu_ps
-#define FG_SET1 _mm512_set1_ps
-#define FG_ZERO _mm512_setzero_ps
-#define FG_SUB _mm512_sub_ps
-#define FG_FMADD _mm512_fmadd_ps
 #define FG_KM_TB 8
 #define FG_KM_TRANSPOSE fg_km_transpose8_ps
 #define FG_LT_MOVE(q, mn, best, kv) do {                               \
@@ -170,14 +148,6 @@ static inline void fg_km_transpose8_ps(const float *S, ptrdiff_t ls, float *D, p
         (best) = _mm512_mask_mov_ps((best), lt_, (kv));                  \
     } while (0)
 #elif FG_SIMD_LEVEL == 1
-#define FG_V __m256
-#define FG_VL 8
-#define FG_LOAD _mm256_loadu_ps
-#define FG_STORE _mm256_storeu_ps
-#define FG_SET1 _mm256_set1_ps
-#define FG_ZERO _mm256_setzero_ps
-#define FG_SUB _mm256_sub_ps
-#define FG_FMADD _mm256_fmadd_ps
 #define FG_KM_TB 8
 #define FG_KM_TRANSPOSE fg_km_transpose8_ps
 #define FG_LT_MOVE(q, mn, best, kv) do {                               \

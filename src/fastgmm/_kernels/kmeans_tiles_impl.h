@@ -1,9 +1,10 @@
 /* The kernels of kmeans_tiles.h for one element type, included once per
- * type.  The includer defines FG_T and FG_NAME(x) and, when FG_SIMD_LEVEL >
- * 0, the vector FG_V of FG_VL elements with FG_LOAD, FG_STORE, FG_SET1,
- * FG_ZERO, FG_SUB, FG_FMADD and FG_LT_MOVE(q, mn, best, kv) (where q < mn:
- * mn = q, best = kv), and may define FG_KM_TRANSPOSE, a register transpose
- * of FG_KM_TB x FG_KM_TB blocks (FG_KM_TB divides the tile's rows).  All of them are undefined at the end of this file.
+ * type.  The includer defines FG_NAME(x), includes simd_vec.h (FG_T and,
+ * when FG_SIMD_LEVEL > 0, its vector FG_V of FG_VL elements with its
+ * operations) and defines FG_LT_MOVE(q, mn, best, kv) (where q < mn:
+ * mn = q, best = kv) and FG_KM_TRANSPOSE, a register transpose of
+ * FG_KM_TB x FG_KM_TB blocks (FG_KM_TB divides the tile's rows).  All of
+ * them are undefined at the end of this file.
  *
  * Centre indices travel as FG_T (exact below 2^24 centres for float). */
 
@@ -195,16 +196,8 @@ static void FG_NAME(fg_km_chunk)(const FG_T *FG_KM_RESTRICT X, ptrdiff_t C, int 
 #undef FG_KM_RV
 #undef FG_KM_R
 /* the includer's parameters, so the next instantiation can set its own */
-#undef FG_T
 #undef FG_NAME
-#undef FG_V
-#undef FG_VL
-#undef FG_LOAD
-#undef FG_STORE
-#undef FG_SET1
-#undef FG_ZERO
-#undef FG_SUB
-#undef FG_FMADD
 #undef FG_LT_MOVE
 #undef FG_KM_TB
 #undef FG_KM_TRANSPOSE
+#include "simd_vec_end.h"

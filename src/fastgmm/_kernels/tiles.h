@@ -18,8 +18,8 @@
 #include <stddef.h>
 
 /* The kernels are written once (tiles_impl.h) over an element type and,
- * in the SIMD builds (simd.h), a vector of FG_VL of them: __m512d/__m512
- * in the AVX-512 build, __m256d/__m256 in the AVX2 build.  The double
+ * in the SIMD builds (simd.h), a vector of FG_VL of them (simd_vec.h):
+ * __m512d/__m512 in the AVX-512 build, __m256d/__m256 in the AVX2 build.  The double
  * kernels are fg_tile_q, fg_tile_qdiag, fg_moments and fg_scatter_lower;
  * the float ones (float32 data, computed in float) end in _f and keep
  * their scatter and moment sums in double.  Sizes (FG_SMALL_D,
@@ -82,63 +82,17 @@ static inline double fg_hsum_ps(__m256 v)
 #endif
 
 /* double */
-#define FG_T double
+#define FG_T_FLOAT 0
 #define FG_NAME(x) x
-#if FG_SIMD_LEVEL == 2
-#define FG_V __m512d
-#define FG_VL 8
-#define FG_LOAD _mm512_loadu_pd
-#define FG_STORE _mm512_storeu_pd
-#define FG_SET1 _mm512_set1_pd
-#define FG_ZERO _mm512_setzero_pd
-#define FG_ADD _mm512_add_pd
-#define FG_SUB _mm512_sub_pd
-#define FG_MUL _mm512_mul_pd
-#define FG_FMADD _mm512_fmadd_pd
+#include "simd_vec.h"
 #define FG_HSUM fg_hsum_pd
-#elif FG_SIMD_LEVEL == 1
-#define FG_V __m256d
-#define FG_VL 4
-#define FG_LOAD _mm256_loadu_pd
-#define FG_STORE _mm256_storeu_pd
-#define FG_SET1 _mm256_set1_pd
-#define FG_ZERO _mm256_setzero_pd
-#define FG_ADD _mm256_add_pd
-#define FG_SUB _mm256_sub_pd
-#define FG_MUL _mm256_mul_pd
-#define FG_FMADD _mm256_fmadd_pd
-#define FG_HSUM fg_hsum_pd
-#endif
 #include "tiles_impl.h"
 
 /* float */
-#define FG_T float
+#define FG_T_FLOAT 1
 #define FG_NAME(x) x##_f
-#if FG_SIMD_LEVEL == 2
-#define FG_V __m512
-#define FG_VL 16
-#define FG_LOAD _mm512_loadu_ps
-#define FG_STORE _mm512_storeu_ps
-#define FG_SET1 _mm512_set1_ps
-#define FG_ZERO _mm512_setzero_ps
-#define FG_ADD _mm512_add_ps
-#define FG_SUB _mm512_sub_ps
-#define FG_MUL _mm512_mul_ps
-#define FG_FMADD _mm512_fmadd_ps
+#include "simd_vec.h"
 #define FG_HSUM fg_hsum_ps
-#elif FG_SIMD_LEVEL == 1
-#define FG_V __m256
-#define FG_VL 8
-#define FG_LOAD _mm256_loadu_ps
-#define FG_STORE _mm256_storeu_ps
-#define FG_SET1 _mm256_set1_ps
-#define FG_ZERO _mm256_setzero_ps
-#define FG_ADD _mm256_add_ps
-#define FG_SUB _mm256_sub_ps
-#define FG_MUL _mm256_mul_ps
-#define FG_FMADD _mm256_fmadd_ps
-#define FG_HSUM fg_hsum_ps
-#endif
 #include "tiles_impl.h"
 
 #endif

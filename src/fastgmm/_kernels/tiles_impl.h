@@ -1,12 +1,10 @@
 /* The kernels of tiles.h for one element type, included once per type.
  *
- * The includer defines:
- *   FG_T          element type of the rows, factors and log-densities
- *   FG_NAME(x)    the name of kernel x for this type (x, or x##_f)
- * and, when FG_SIMD_LEVEL > 0 (simd.h), the vector of FG_VL elements FG_V with
- * FG_LOAD, FG_STORE, FG_SET1, FG_ZERO, FG_ADD, FG_SUB, FG_MUL, FG_FMADD and
- * FG_HSUM (its lanes summed in double, in a fixed order).  All of them are
- * undefined at the end of this file.
+ * The includer defines FG_NAME(x), the name of kernel x for this type (x,
+ * or x##_f), includes simd_vec.h for the element type FG_T (rows, factors
+ * and log-densities) and, when FG_SIMD_LEVEL > 0, its vector FG_V, and
+ * defines FG_HSUM (a vector's lanes summed in double, in a fixed order).
+ * All of them are undefined at the end of this file.
  * Scatter sums always land in double S; the order of every sum is fixed by
  * this code (see tiles.h). */
 
@@ -641,16 +639,6 @@ static void FG_NAME(fg_scatter_rows)(const FG_T *G, ptrdiff_t ldg, const FG_T *r
 #undef FG_SCATTER_LOWER_D
 #undef FG_SCATTER_ROWS_D
 /* the includer's parameters, so the next instantiation can set its own */
-#undef FG_T
 #undef FG_NAME
-#undef FG_V
-#undef FG_VL
-#undef FG_LOAD
-#undef FG_STORE
-#undef FG_SET1
-#undef FG_ZERO
-#undef FG_ADD
-#undef FG_SUB
-#undef FG_MUL
-#undef FG_FMADD
 #undef FG_HSUM
+#include "simd_vec_end.h"
