@@ -418,6 +418,38 @@ def test_em_statistics_far_from_origin(covariance_type, use_blas):
     check_statistics(p, got, X, resp, None, 1e-7, ll_expected=ll_ref)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_dense_moments_beside_a_far_component(covariance_type, dtype):
+    """Dense 'diag'/'spherical' components take the moments about the centre
+    c (shifted to m_k per chunk); one component far from c in its own
+    standard deviations is summed exactly about m_k instead: both in the
+    same chunks, six components (tiles of four and two), 34 features (a
+    feature block's tail), several chunks, weights, any thread count."""
+    K, d, n = 6, 34, 3 * CHUNK + 77
+    # the far component has a tiny weight, so c stays near the others
+    # (their shift about 100 sd: the tiles), but most rows: its own
+    # responsibilities are dense and ~1e6 sd from c (the shifted moments
+    # would lose ~1e-4 of its variances)
+    p = Problem(K, d, covariance_type, dtype, seed=7, weights=[1, 1, 1, 1, 1, 5e-4])
+    means = p.means64.copy()
+    means[5] += 1e6 if dtype == np.float64 else 1e3
+    p.means = np.ascontiguousarray(means, dtype=dtype)
+    p.means64 = p.means.astype(np.float64)
+    p.center = np.ascontiguousarray(p.weights @ p.means64, dtype=dtype)
+    p.center64 = p.center.astype(np.float64)
+    rng = np.random.default_rng(8)
+    lab = np.where(rng.random(n) < 0.6, 5, rng.integers(0, 5, n))
+    X = np.ascontiguousarray(p.means64[lab] + rng.normal(size=(n, d)), dtype=dtype)
+    sw = weights_with_zeros(n, dtype)
+    ll_ref, _, resp, _ = p.reference_e_step(X, sw)
+    one = p.em_statistics(X, sw, use_blas=False, n_threads=1)
+    check_statistics(p, one, X, resp, sw, rtol_for(dtype), ll_expected=ll_ref)
+    two = p.em_statistics(X, sw, use_blas=False, n_threads=2)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+
+
 def separated_problem(covariance_type, dtype, d, n, K=4):
     """Far-apart clusters, rows sorted by cluster, every 10th row on a
     segment between two means: most responsibilities underflow to exactly
